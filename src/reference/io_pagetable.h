@@ -1,0 +1,135 @@
+/* io_pagetable.h — an IOAS's address space: areas (mapped IOVA ranges) backed by pinnable
+ * pages, the allowed and reserved IOVA ranges, the IOVA allocator, and the domains that mirror
+ * every area. Mirrors drivers/iommu/iommufd/io_pagetable.{c,h} and pages.c in semantics.
+ *
+ * Pinning is lazy, as in the kernel: an area is pinned (memory populated and charged against
+ * RLIMIT_MEMLOCK) only while the io_pagetable has at least one domain. Pages shared by
+ * IOMMU_IOAS_COPY are one struct ref_pages, so overlapping pins are charged once.
+ *
+ * Locking: iopt->lock (a mutex) protects the trees, the domain list and every area of this
+ * iopt. pages->lock protects a pages object's pin state, which several iopts may share.
+ * Order: iopt->lock, then pages->lock.
+ */
+#ifndef IOASID_REFERENCE_IO_PAGETABLE_H
+#define IOASID_REFERENCE_IO_PAGETABLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/interval_tree.h"
+#include "mockhw/mock_iommu.h"
+
+struct ioasid_ctx;
+
+enum ref_pages_type { REF_PAGES_USER, REF_PAGES_FILE };
+
+/* A pinnable range of memory: user VA (IOAS_MAP) or a file range (IOAS_MAP_FILE). */
+struct ref_pages {
+	uint32_t refs;                /* atomic: areas (in any iopt) + transient holders */
+	pthread_mutex_t lock;
+	enum ref_pages_type type;
+	struct ioasid_ctx *ctx;       /* charged context */
+	uint64_t uptr;                /* USER: page-aligned VA of index 0 */
+	uint64_t npages;
+	bool writable;
+	int account_mode;             /* enum ref_account_mode, fixed at creation */
+	/* FILE */
+	int file_fd;                  /* private dup, closed on release */
+	uint64_t file_start;          /* page-aligned file offset of index 0 */
+	void *file_map;               /* host mapping while pinned (NULL otherwise) */
+	size_t file_map_len;
+	uint64_t file_map_delta;      /* file_start - offset mapped at file_map */
+	/* pin state */
+	struct itree_root pin_tree;   /* index spans of pinned areas */
+	uint64_t npinned;             /* size of their union, charged once */
+};
+
+struct io_pagetable;
+
+struct iopt_area {
+	struct itree_node node;       /* IOVA [start, last] */
+	struct itree_node pin_node;   /* page indexes, in pages->pin_tree while pinned */
+	struct io_pagetable *iopt;
+	struct ref_pages *pages;      /* NULL until fully set up (then unmap gives EBUSY) */
+	uint64_t start_byte;          /* offset of the area's first byte from pages index 0 */
+	int prot;                     /* MOCK_PROT_* */
+	bool pinned;
+};
+
+struct iopt_span {                    /* an allowed or reserved range */
+	struct itree_node node;
+	const void *owner;
+};
+
+struct io_pagetable {
+	pthread_mutex_t lock;
+	struct itree_root area_itree;
+	struct itree_root allowed_itree;
+	struct itree_root reserved_itree;
+	struct mock_domain **domains;
+	uint32_t nr_domains, max_domains;
+	bool disable_large_pages;
+	uint64_t iova_alignment;
+};
+
+#define IOPT_ALLOC_IOVA (1u << 0)
+
+void iopt_init_table(struct io_pagetable *iopt);
+void iopt_destroy_table(struct io_pagetable *iopt);   /* areas must be gone */
+
+int iopt_map_user_pages(struct ioasid_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova,
+			uint64_t uptr, uint64_t length, int prot, unsigned int flags);
+int iopt_map_file_pages(struct ioasid_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova,
+			int fd, uint64_t start, uint64_t length, int prot, unsigned int flags);
+
+/* COPY: collect the pages behind a contiguous IOVA range of src, then map them into dst. */
+struct iopt_pages_list {
+	struct iopt_pages_elm {
+		struct ref_pages *pages;
+		struct iopt_area *area;   /* the dst area being built */
+		uint64_t start_byte;
+		uint64_t length;
+	} *elms;
+	uint32_t nr, max;
+};
+int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
+		   struct iopt_pages_list *list);
+int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *list, uint64_t length,
+		   uint64_t *dst_iova, int prot, unsigned int flags);
+void iopt_free_pages_list(struct iopt_pages_list *list);
+
+int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length, uint64_t *unmapped);
+int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
+
+int iopt_set_allow_iova(struct io_pagetable *iopt, struct itree_root *allowed);
+int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last, const void *owner);
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner);
+
+int iopt_disable_large_pages(struct io_pagetable *iopt);
+void iopt_enable_large_pages(struct io_pagetable *iopt);
+
+int iopt_table_add_domain(struct io_pagetable *iopt, struct mock_domain *dom);
+void iopt_table_remove_domain(struct io_pagetable *iopt, struct mock_domain *dom);
+
+/* ---- pages (pages.c) ----------------------------------------------------------------------- */
+struct ref_pages *ref_pages_alloc_user(struct ioasid_ctx *ctx, uint64_t uptr, uint64_t length,
+				       bool writable, int *err);
+struct ref_pages *ref_pages_alloc_file(struct ioasid_ctx *ctx, int fd, uint64_t start,
+				       uint64_t length, bool writable, int *err);
+void ref_pages_get(struct ref_pages *pages);
+void ref_pages_put(struct ref_pages *pages);
+/* Pin the page indexes of an area (populate + charge); idempotent per area. */
+int ref_pages_pin_area(struct iopt_area *area);
+void ref_pages_unpin_area(struct iopt_area *area);
+/* Host address of the area's first byte; valid while the area is pinned. */
+uint64_t ref_area_host_addr(const struct iopt_area *area);
+
+static inline uint64_t iopt_area_iova(const struct iopt_area *a) { return a->node.start; }
+static inline uint64_t iopt_area_last_iova(const struct iopt_area *a) { return a->node.last; }
+static inline uint64_t iopt_area_length(const struct iopt_area *a)
+{
+	return a->node.last - a->node.start + 1;
+}
+
+#endif

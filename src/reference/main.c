@@ -1,0 +1,348 @@
+/* main.c — contexts, the object table and ioctl dispatch: the reference's iommufd main.c.
+ *
+ * One context per open of /dev/iommu. Objects live in a table indexed by ID (lowest free ID
+ * first, never 0, as xa_alloc with XA_FLAGS_ALLOC1). The dispatch table is indexed by
+ * _IOC_NR(cmd) - IOMMUFD_CMD_BASE and each entry names its struct and the struct's last original
+ * member, which gives min_size: the table is the ABI's documentation.
+ *
+ * Extensible-struct rules (the kernel's copy_struct_from_user()):
+ *   unknown nr / cmd mismatch → ENOTTY; bad pointer → EFAULT; size < min_size → EINVAL;
+ *   size > struct with non-zero tail → E2BIG; shorter (>= min) is zero-extended;
+ *   the reply copies min(user size, struct size).
+ *
+ * Locking: ctx->lock guards the table and every object's `users`; handlers never hold it.
+ */
+#include "reference/ref_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+/* A reserved slot: the ID is taken but lookups fail with ENOENT until finalize. */
+#define REF_OBJ_RESERVED ((struct ref_object *)1)
+
+const struct ref_object_ops ref_object_ops[REF_OBJ_MAX] = {
+	[REF_OBJ_IOAS] = { .name = "ioas", .destroy = ref_ioas_destroy },
+};
+
+/* ---- object table ----------------------------------------------------------------------- */
+
+static int table_reserve_id(struct ioasid_ctx *ctx, uint32_t *out)
+{
+	uint32_t id;
+
+	for (id = MAX(ctx->free_hint, 1u); id < ctx->nr_slots; id++)
+		if (!ctx->objs[id])
+			goto found;
+	if (id >= (1u << 31))
+		return -ENOSPC;
+	{
+		uint32_t nr = ctx->nr_slots ? ctx->nr_slots * 2 : 16;
+		struct ref_object **p = ioasid_realloc_array(ctx->objs, nr, sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		memset(p + ctx->nr_slots, 0, (nr - ctx->nr_slots) * sizeof(*p));
+		ctx->objs = p;
+		ctx->nr_slots = nr;
+	}
+found:
+	ctx->objs[id] = REF_OBJ_RESERVED;
+	ctx->nr_objects++;
+	ctx->free_hint = id + 1;
+	*out = id;
+	return 0;
+}
+
+static void table_release_id(struct ioasid_ctx *ctx, uint32_t id)
+{
+	ctx->objs[id] = NULL;
+	ctx->nr_objects--;
+	if (id < ctx->free_hint)
+		ctx->free_hint = id;
+}
+
+struct ref_object *ref_object_alloc(struct ioasid_ctx *ctx, size_t size, enum ref_obj_type type)
+{
+	struct ref_object *obj;
+	int rc;
+
+	obj = ioasid_zalloc(size);
+	if (!obj)
+		return NULL;
+	obj->type = type;
+	obj->users = 1;
+	pthread_mutex_lock(&ctx->lock);
+	rc = table_reserve_id(ctx, &obj->id);
+	pthread_mutex_unlock(&ctx->lock);
+	if (rc) {
+		ioasid_free(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+void ref_object_finalize(struct ioasid_ctx *ctx, struct ref_object *obj)
+{
+	pthread_mutex_lock(&ctx->lock);
+	ctx->objs[obj->id] = obj;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+void ref_object_abort(struct ioasid_ctx *ctx, struct ref_object *obj)
+{
+	pthread_mutex_lock(&ctx->lock);
+	table_release_id(ctx, obj->id);
+	pthread_mutex_unlock(&ctx->lock);
+	ioasid_free(obj);
+}
+
+void ref_object_abort_and_destroy(struct ioasid_ctx *ctx, struct ref_object *obj)
+{
+	ref_object_ops[obj->type].destroy(obj);
+	ref_object_abort(ctx, obj);
+}
+
+struct ref_object *ref_get_object(struct ioasid_ctx *ctx, uint32_t id, enum ref_obj_type type,
+				  int *err)
+{
+	struct ref_object *obj = NULL;
+
+	/* Lookups are fault-injection points, as iommufd_get_object() is in the kernel. */
+	if (ioasid_should_fail()) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	pthread_mutex_lock(&ctx->lock);
+	if (id < ctx->nr_slots && ctx->objs[id] && ctx->objs[id] != REF_OBJ_RESERVED &&
+	    (type == REF_OBJ_ANY || ctx->objs[id]->type == type)) {
+		obj = ctx->objs[id];
+		obj->users++;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	if (!obj)
+		*err = -ENOENT;
+	return obj;
+}
+
+void ref_put_object(struct ioasid_ctx *ctx, struct ref_object *obj)
+{
+	pthread_mutex_lock(&ctx->lock);
+	obj->users--;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+void ref_object_hold(struct ioasid_ctx *ctx, struct ref_object *obj)
+{
+	pthread_mutex_lock(&ctx->lock);
+	obj->users++;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+void ref_object_release(struct ioasid_ctx *ctx, struct ref_object *obj)
+{
+	ref_put_object(ctx, obj);
+}
+
+/* Remove an idle object from the table and destroy it: ENOENT, or EBUSY while used. */
+static int ref_object_remove(struct ioasid_ctx *ctx, uint32_t id)
+{
+	struct ref_object *obj;
+
+	pthread_mutex_lock(&ctx->lock);
+	if (id >= ctx->nr_slots || !ctx->objs[id] || ctx->objs[id] == REF_OBJ_RESERVED) {
+		pthread_mutex_unlock(&ctx->lock);
+		return -ENOENT;
+	}
+	obj = ctx->objs[id];
+	if (obj->users != 1) {
+		pthread_mutex_unlock(&ctx->lock);
+		return -EBUSY;
+	}
+	obj->users = 0;
+	table_release_id(ctx, id);
+	pthread_mutex_unlock(&ctx->lock);
+
+	ref_object_ops[obj->type].destroy(obj);
+	ioasid_free(obj);
+	return 0;
+}
+
+/* ---- contexts --------------------------------------------------------------------------- */
+
+static void ctx_arm_fail_nth_from_env(void)
+{
+	static int armed;
+	const char *s;
+
+	if (__atomic_exchange_n(&armed, 1, __ATOMIC_RELAXED))
+		return;
+	s = getenv("IOASID_FAIL_NTH");
+	if (s && *s) {
+		char *end;
+		unsigned long n = strtoul(s, &end, 10);
+
+		if (*end || n > UINT32_MAX)
+			fprintf(stderr, "ioasid: IOASID_FAIL_NTH=%s is not a count: "
+					"use a whole number N >= 1 (0 disarms)\n", s);
+		else
+			ioasid_fail_nth_set((unsigned int)n);
+	}
+}
+
+int ioasid_ctx_open(struct ioasid_ctx **out)
+{
+	struct ioasid_ctx *ctx;
+
+	ctx_arm_fail_nth_from_env();
+	ctx = ioasid_zalloc(sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_mutex_init(&ctx->hw_lock, NULL);
+	ctx->account_mode = REF_ACCOUNT_USER;
+	*out = ctx;
+	return 0;
+}
+
+void ref_test_domains_release(struct ioasid_ctx *ctx);
+
+void ioasid_ctx_close(struct ioasid_ctx *ctx)
+{
+	bool progress = true;
+
+	if (!ctx)
+		return;
+	ref_test_domains_release(ctx);
+	/* Destroy idle objects until none is left; users of one object release it as they go
+	 * (the kernel's iommufd_fops_release loop). */
+	while (ctx->nr_objects && progress) {
+		progress = false;
+		for (uint32_t id = 1; id < ctx->nr_slots; id++) {
+			struct ref_object *obj = ctx->objs[id];
+
+			if (obj && obj != REF_OBJ_RESERVED && obj->users == 1 &&
+			    ref_object_remove(ctx, id) == 0)
+				progress = true;
+		}
+	}
+	if (ctx->nr_objects)
+		fprintf(stderr, "ioasid: context closed with %u objects still in use "
+				"(reference bug: please report)\n", ctx->nr_objects);
+	ioasid_free(ctx->objs);
+	pthread_mutex_destroy(&ctx->lock);
+	pthread_mutex_destroy(&ctx->hw_lock);
+	ioasid_free(ctx);
+}
+
+int ioasid_ctx_get_stats(struct ioasid_ctx *ctx, struct ioasid_ctx_stats *out)
+{
+	uint64_t pinned_all;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&ctx->lock);
+	out->objects = ctx->nr_objects;
+	pthread_mutex_unlock(&ctx->lock);
+	out->pinned_pages = __atomic_load_n(&ctx->pinned_pages, __ATOMIC_RELAXED);
+	ref_account_snapshot(&out->locked_user, &out->locked_mm, &pinned_all);
+	return 0;
+}
+
+int64_t ioasid_live_allocations(void)
+{
+	return ioasid_alloc_live();
+}
+
+/* ---- ioctls ------------------------------------------------------------------------------ */
+
+int ref_ucmd_respond(struct ref_ucmd *ucmd, size_t len)
+{
+	return ref_copy_to_user((uint64_t)(uintptr_t)ucmd->ubuffer, ucmd->cmd,
+				MIN((size_t)ucmd->user_size, len));
+}
+
+static int ref_destroy(struct ref_ucmd *ucmd)
+{
+	struct iommu_destroy *cmd = ucmd->cmd;
+
+	return ref_object_remove(ucmd->ctx, cmd->id);
+}
+
+union ucmd_buffer {
+	struct iommu_destroy destroy;
+	struct iommu_ioas_alloc alloc;
+	struct iommu_ioas_allow_iovas allow_iovas;
+	struct iommu_ioas_copy ioas_copy;
+	struct iommu_ioas_iova_ranges iova_ranges;
+	struct iommu_ioas_map map;
+	struct iommu_ioas_map_file map_file;
+	struct iommu_ioas_unmap unmap;
+	struct iommu_option option;
+};
+
+struct ref_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct ref_ucmd *ucmd);
+};
+
+#define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
+#define IOCTL_OP(_ioctl, _fn, _struct, _last)                                        \
+	[_IOC_NR(_ioctl) - IOMMUFD_CMD_BASE] = {                                     \
+		.size = sizeof(_struct) +                                            \
+			0 * sizeof(char[sizeof(_struct) <= sizeof(union ucmd_buffer) ? 1 : -1]), \
+		.min_size = offsetofend(_struct, _last),                             \
+		.ioctl_num = _ioctl,                                                 \
+		.execute = _fn,                                                      \
+	}
+
+static const struct ref_ioctl_op ref_ioctl_ops[] = {
+	IOCTL_OP(IOMMU_DESTROY, ref_destroy, struct iommu_destroy, id),
+	IOCTL_OP(IOMMU_IOAS_ALLOC, ref_ioas_alloc_ioctl, struct iommu_ioas_alloc, out_ioas_id),
+	IOCTL_OP(IOMMU_IOAS_ALLOW_IOVAS, ref_ioas_allow_iovas, struct iommu_ioas_allow_iovas,
+		 allowed_iovas),
+	IOCTL_OP(IOMMU_IOAS_COPY, ref_ioas_copy, struct iommu_ioas_copy, src_iova),
+	IOCTL_OP(IOMMU_IOAS_IOVA_RANGES, ref_ioas_iova_ranges, struct iommu_ioas_iova_ranges,
+		 out_iova_alignment),
+	IOCTL_OP(IOMMU_IOAS_MAP, ref_ioas_map, struct iommu_ioas_map, iova),
+	IOCTL_OP(IOMMU_IOAS_UNMAP, ref_ioas_unmap, struct iommu_ioas_unmap, length),
+	IOCTL_OP(IOMMU_OPTION, ref_option, struct iommu_option, val64),
+	IOCTL_OP(IOMMU_IOAS_MAP_FILE, ref_ioas_map_file, struct iommu_ioas_map_file, iova),
+};
+
+int ioasid_ctx_ioctl(struct ioasid_ctx *ctx, unsigned long cmd, void *arg)
+{
+	const struct ref_ioctl_op *op;
+	union ucmd_buffer buf;
+	struct ref_ucmd ucmd;
+	unsigned int nr = _IOC_NR(cmd);
+	uint32_t user_size;
+	int rc;
+
+	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(ref_ioctl_ops))
+		return -ENOTTY; /* the VFIO type1 compat range: comes with the device side */
+	op = &ref_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	if (!op->execute || op->ioctl_num != cmd)
+		return -ENOTTY;
+
+	rc = ref_copy_from_user(&user_size, (uint64_t)(uintptr_t)arg, sizeof(user_size));
+	if (rc)
+		return rc;
+	if (user_size < op->min_size)
+		return -EINVAL;
+	if (user_size > op->size) {
+		rc = ref_check_zeroed_user((uint64_t)(uintptr_t)arg + op->size,
+					   user_size - op->size);
+		if (rc)
+			return rc;
+	}
+	memset(&buf, 0, sizeof(buf));
+	rc = ref_copy_from_user(&buf, (uint64_t)(uintptr_t)arg, MIN(user_size, op->size));
+	if (rc)
+		return rc;
+
+	ucmd = (struct ref_ucmd){ .ctx = ctx, .ubuffer = arg, .user_size = user_size, .cmd = &buf };
+	return op->execute(&ucmd);
+}

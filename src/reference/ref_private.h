@@ -1,0 +1,145 @@
+/* ref_private.h — the reference module's private types: context, objects, the ioctl command
+ * envelope, IOAS. Mirrors the kernel's iommufd_private.h in shape (see STYLE.md).
+ *
+ * Object model (as drivers/iommu/iommufd/main.c):
+ *  - every object embeds struct ref_object as its first member;
+ *  - IDs come from the context's table, lowest free index first, never 0;
+ *  - an object is allocated with its ID reserved (lookups of that ID fail with ENOENT), then
+ *    initialised, the reply written, and only then published (ref_object_finalize) or dropped
+ *    (ref_object_abort / ref_object_abort_and_destroy);
+ *  - `users` counts references: 1 for the table itself, +1 per lookup in flight
+ *    (ref_get_object/ref_put_object) and +1 per long-term user (e.g. a domain attached to an
+ *    IOAS). IOMMU_DESTROY succeeds only when users == 1, otherwise EBUSY.
+ *
+ * Locking: ctx->lock protects the object table and users counts. Each IOAS's io_pagetable has
+ * its own lock (io_pagetable.h). Lock order: ctx->lock is never held while taking an IOAS lock.
+ */
+#ifndef IOASID_REFERENCE_PRIVATE_H
+#define IOASID_REFERENCE_PRIVATE_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/iommufd.h>
+
+#include "ioasid/ioasid.h"
+#include "common/alloc.h"
+#include "common/compiler.h"
+#include "common/overflow.h"
+#include "reference/io_pagetable.h"
+
+#define PAGE_SIZE_REF 4096UL
+
+enum ref_obj_type {
+	REF_OBJ_NONE,
+	REF_OBJ_ANY = REF_OBJ_NONE,
+	REF_OBJ_DEVICE,
+	REF_OBJ_HWPT_PAGING,
+	REF_OBJ_HWPT_NESTED,
+	REF_OBJ_IOAS,
+	REF_OBJ_ACCESS,
+	REF_OBJ_FAULT,
+	REF_OBJ_VIOMMU,
+	REF_OBJ_VDEVICE,
+	REF_OBJ_VEVENTQ,
+	REF_OBJ_HW_QUEUE,
+	REF_OBJ_SELFTEST,
+	REF_OBJ_MAX,
+};
+
+struct ref_object {
+	uint32_t id;
+	enum ref_obj_type type;
+	uint32_t users;           /* under ctx->lock */
+};
+
+/* Per-type behaviour: how to tear an object down once no one uses it. */
+struct ref_object_ops {
+	const char *name;
+	void (*destroy)(struct ref_object *obj);
+};
+extern const struct ref_object_ops ref_object_ops[REF_OBJ_MAX];
+
+/* Pinned-page accounting modes (the kernel's IOPT_PAGES_ACCOUNT_*). */
+enum ref_account_mode {
+	REF_ACCOUNT_NONE = 0,     /* CAP_IPC_LOCK: no limit, nothing charged */
+	REF_ACCOUNT_USER = 1,     /* user->locked_vm style, IOMMU_OPTION_RLIMIT_MODE 0 */
+	REF_ACCOUNT_MM = 2,       /* mm->locked_vm style (VFIO compatible), RLIMIT_MODE 1 */
+};
+
+struct ref_test_domain;
+
+struct ioasid_ctx {
+	pthread_mutex_t lock;             /* object table */
+	struct ref_object **objs;         /* index = ID; NULL free; REF_OBJ_RESERVED reserved */
+	uint32_t nr_slots;                /* allocated length of objs */
+	uint32_t nr_objects;              /* published + reserved */
+	uint32_t free_hint;               /* no free ID below this */
+	enum ref_account_mode account_mode;
+	uint64_t pinned_pages;            /* atomic: pages pinned by this context */
+
+	/* mock hardware used by the test domain hooks (devices come with the platform) */
+	pthread_mutex_t hw_lock;
+	struct mock_iommu *test_iommu;
+	struct ref_test_domain *test_domains; /* singly linked */
+	int next_test_domain;
+};
+
+/* An ioctl call in flight (the kernel's iommufd_ucmd). */
+struct ref_ucmd {
+	struct ioasid_ctx *ctx;
+	void *ubuffer;                    /* the caller's struct */
+	uint32_t user_size;               /* its declared size */
+	void *cmd;                        /* the kernel-side copy, zero-extended */
+};
+
+/* Copy the command back: min(user_size, len) bytes. */
+int ref_ucmd_respond(struct ref_ucmd *ucmd, size_t len);
+
+/* ---- objects (main.c) -------------------------------------------------------------------- */
+struct ref_object *ref_object_alloc(struct ioasid_ctx *ctx, size_t size, enum ref_obj_type type);
+void ref_object_finalize(struct ioasid_ctx *ctx, struct ref_object *obj);
+void ref_object_abort(struct ioasid_ctx *ctx, struct ref_object *obj);
+void ref_object_abort_and_destroy(struct ioasid_ctx *ctx, struct ref_object *obj);
+/* Lookup by ID and type; takes a reference. -ENOENT (as ERR value via *err). */
+struct ref_object *ref_get_object(struct ioasid_ctx *ctx, uint32_t id, enum ref_obj_type type,
+				  int *err);
+void ref_put_object(struct ioasid_ctx *ctx, struct ref_object *obj);
+/* Long-term users (e.g. an attached domain keeps its IOAS). */
+void ref_object_hold(struct ioasid_ctx *ctx, struct ref_object *obj);
+void ref_object_release(struct ioasid_ctx *ctx, struct ref_object *obj);
+
+/* ---- user memory (uaccess.c) -------------------------------------------------------------
+ * The caller's pointers are never trusted: a bad pointer gives -EFAULT, never a crash. */
+int ref_copy_from_user(void *dst, uint64_t uptr, size_t len);
+int ref_copy_to_user(uint64_t uptr, const void *src, size_t len);
+/* 0 when [uptr, uptr+len) reads as zeroes; -E2BIG if not; -EFAULT if unreadable. */
+int ref_check_zeroed_user(uint64_t uptr, size_t len);
+
+/* ---- capabilities (uaccess.c) ------------------------------------------------------------ */
+bool ref_capable(int cap);
+
+/* ---- IOAS (ioas.c) ---------------------------------------------------------------------- */
+struct ref_ioas {
+	struct ref_object obj;
+	struct io_pagetable iopt;
+};
+
+struct ref_ioas *ref_get_ioas(struct ioasid_ctx *ctx, uint32_t id, int *err);
+void ref_ioas_destroy(struct ref_object *obj);
+
+int ref_ioas_alloc_ioctl(struct ref_ucmd *ucmd);
+int ref_ioas_iova_ranges(struct ref_ucmd *ucmd);
+int ref_ioas_allow_iovas(struct ref_ucmd *ucmd);
+int ref_ioas_map(struct ref_ucmd *ucmd);
+int ref_ioas_map_file(struct ref_ucmd *ucmd);
+int ref_ioas_copy(struct ref_ucmd *ucmd);
+int ref_ioas_unmap(struct ref_ucmd *ucmd);
+int ref_option(struct ref_ucmd *ucmd);
+
+/* ---- accounting (pages.c) ---------------------------------------------------------------- */
+void ref_account_snapshot(uint64_t *user_pages, uint64_t *mm_pages, uint64_t *pinned_pages);
+
+#endif
