@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -237,25 +238,114 @@ static bool populate_supported(void)
 	return supported;
 }
 
-/* Fault the range in for the access the mapping grants, the way GUP would: unmapped memory,
- * or read-only memory under a writeable mapping, fails with EFAULT. */
+/* PROCMAP_QUERY (Linux 6.11, <linux/fs.h>): the VMA covering an address, filtered by its
+ * permissions, in one ioctl on /proc/self/maps. Declared here for older installed headers. */
+struct ref_procmap_query {
+	uint64_t size, query_flags, query_addr;
+	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define REF_PROCMAP_QUERY _IOWR('f', 17, struct ref_procmap_query)
+#define REF_PROCMAP_VMA_READABLE 0x01
+#define REF_PROCMAP_VMA_WRITABLE 0x02
+
+/* An fd on this process's maps: /proc/self resolves at open, so reopen after fork. */
+static int procmap_fd(void)
+{
+	static int fd = -1;
+	static pid_t owner;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pid_t pid = getpid();
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	if (fd >= 0 && owner != pid) {
+		syscall(SYS_close, fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+		owner = pid;
+	}
+	ret = fd;
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+/* Every VMA over [addr, addr+len) grants the access: 0, -EFAULT, or -ENOTTY (no PROCMAP_QUERY). */
+static int user_range_access_ok(uint64_t addr, uint64_t len, bool writable)
+{
+	static int unsupported;
+	uint64_t end = addr + len;
+	int fd;
+
+	if (__atomic_load_n(&unsupported, __ATOMIC_RELAXED) || (fd = procmap_fd()) < 0)
+		return -ENOTTY;
+	while (addr < end) {
+		struct ref_procmap_query q = {
+			.size = sizeof(q),
+			.query_flags = REF_PROCMAP_VMA_READABLE |
+				       (writable ? REF_PROCMAP_VMA_WRITABLE : 0),
+			.query_addr = addr,
+		};
+
+		if (syscall(SYS_ioctl, fd, REF_PROCMAP_QUERY, &q)) {
+			if (errno == ENOTTY || errno == EINVAL) {
+				__atomic_store_n(&unsupported, 1, __ATOMIC_RELAXED);
+				return -ENOTTY;
+			}
+			return -EFAULT; /* no VMA there, or not with these permissions */
+		}
+		if (q.vma_end <= addr)
+			return -EFAULT;
+		addr = q.vma_end;
+	}
+	return 0;
+}
+
+/* Resident-page check in chunks: -EFAULT for unmapped memory, else how many pages are absent. */
+static int64_t user_range_absent_pages(uint64_t addr, uint64_t len)
+{
+	unsigned char vec[4096];
+	int64_t absent = 0;
+
+	for (uint64_t off = 0; off < len; off += sizeof(vec) * PAGE_SIZE_REF) {
+		uint64_t chunk = MIN(len - off, sizeof(vec) * PAGE_SIZE_REF);
+
+		if (mincore((void *)(uintptr_t)(addr + off), chunk, vec))
+			return -EFAULT;
+		for (uint64_t i = 0; i < chunk / PAGE_SIZE_REF; i++)
+			absent += !(vec[i] & 1);
+	}
+	return absent;
+}
+
+/* Pin = what pin_user_pages(FOLL_LONGTERM [| FOLL_WRITE]) guarantees that userspace can:
+ * the range is mapped (EFAULT otherwise), every VMA grants read and, for a writeable mapping,
+ * write (EFAULT otherwise, as FOLL_WRITE on a read-only VMA), and every page is resident.
+ * Fast path: mincore + one PROCMAP_QUERY per VMA, faulting in only when pages are absent.
+ * COW is not broken ahead of time: a device write through the mock is a CPU write in this
+ * process, which breaks COW itself. */
 static int pages_populate(struct ref_pages *pages, uint64_t first, uint64_t last)
 {
 	uint64_t addr = pages_host_base(pages) + first * PAGE_SIZE_REF;
 	size_t len = (size_t)(last - first + 1) * PAGE_SIZE_REF;
 	int advice = pages->writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
-	unsigned char vec[256];
+	int64_t absent;
+	int rc;
 
+	absent = user_range_absent_pages(addr, len);
+	if (absent < 0)
+		return -EFAULT;
+	rc = user_range_access_ok(addr, len, pages->writable);
+	if (rc == -EFAULT)
+		return rc;
+	if (rc == 0 && absent == 0)
+		return 0;
 	if (populate_supported())
 		return madvise((void *)(uintptr_t)addr, len, advice) ? -EFAULT : 0;
-	/* Older kernels: an existence check is the best that can be done. */
-	for (size_t off = 0; off < len; off += sizeof(vec) * PAGE_SIZE_REF) {
-		size_t chunk = MIN(len - off, sizeof(vec) * PAGE_SIZE_REF);
-
-		if (mincore((void *)(uintptr_t)(addr + off), chunk, vec))
-			return -EFAULT;
-	}
-	return 0;
+	return 0; /* pre-5.14 kernel: existence was checked above; that is the best we can do */
 }
 
 /* Pages of [first, last] not yet covered by any pinned span. */
