@@ -11,6 +11,15 @@
  * compared with a software walk outside the lock: a mismatch (leaf gone, other output address
  * or other permissions) counts a stale hit. Permission checks use the translation that is used.
  *
+ * Conventions where mock_iommu.h leaves room: pgsize_mask 0 in mock_domain_map means "the
+ * domain's bitmap"; a mask without 4K requires alignment to its smallest size. unmap of a range
+ * that is not 4K aligned, empty or wrapping removes nothing (returns 0); a range running past the
+ * aperture is clamped. The PASID is only an IOTLB tag (not checked against pasid_bits).
+ * mock_domain_table_pages() counts the tables in the tree; tables retired when a huge leaf
+ * replaced an empty subtree sit on a spare list (reused first, freed with the domain).
+ * Dirty tracking: the tables and the walk support it (io_pgtable.h); nothing in mock_iommu.h
+ * switches it on yet.
+ *
  * Locking: map/unmap/iotlb_sync/flush_all/free of one domain are serialised by the caller.
  * Translations may run on any threads concurrently (IOTLB lock per instance; table walks are
  * lock-free). Domain allocation and free take the instance's id_lock. */

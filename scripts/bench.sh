@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Run the benchmark set and rewrite the results section of docs/PERFORMANCE.md.
+# Usage: scripts/bench.sh [BUILD_DIR]      (make bench)
+# Each figure is printed with the exact command that produced it, so anyone can rerun one.
+# 16 GiB runs need ~17 GiB of free memory; they are skipped (and say so) when it is not there.
+set -euo pipefail
+build=${1:-build}
+doc=docs/PERFORMANCE.md
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+run() {          # run CMD...: print the command, then its output, into the results
+	echo '```' >>"$out"
+	echo "\$ $*" >>"$out"
+	"$@" 2>&1 | tee -a "$out"
+	echo '```' >>"$out"
+}
+
+avail_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+{
+	echo "<!-- results:begin (written by scripts/bench.sh; do not edit by hand) -->"
+	echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo),"
+	echo "kernel $(uname -r), $(gcc --version | head -1), build flags -O2."
+	echo
+	echo "### Page-table layer (mock IOMMU, no ioctl path)"
+} >"$out"
+run "$build/bench/bench_pgtable"
+{
+	echo
+	echo "### IOAS_MAP / IOAS_UNMAP end to end through the ioctl entry point (one mock domain attached)"
+} >>"$out"
+run "$build/bench/bench_ioas_map" --size 1G --backing 4k --repeats 7 --json
+if [ "$avail_kb" -gt $((18 * 1024 * 1024)) ]; then
+	run "$build/bench/bench_ioas_map" --size 16G --backing 4k --repeats 5 --json
+	run "$build/bench/bench_ioas_map" --size 16G --backing 2m --repeats 5 --json
+	run "$build/bench/bench_ioas_map" --size 16G --backing 1g --repeats 5 --json
+else
+	echo "16 GiB runs skipped: only $((avail_kb / 1024)) MiB available, 18 GiB needed." | tee -a "$out"
+	run "$build/bench/bench_ioas_map" --size 1G --backing 2m --repeats 7 --json
+	run "$build/bench/bench_ioas_map" --size 1G --backing 1g --repeats 7 --json
+fi
+run "$build/bench/bench_ioas_map" --small 20000 --repeats 7 --json
+echo "<!-- results:end -->" >>"$out"
+
+# Replace the section between the markers (or append it).
+if grep -q '<!-- results:begin' "$doc" 2>/dev/null; then
+	awk -v f="$out" '
+		/<!-- results:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
+		/<!-- results:end -->/ { skip = 0; next }
+		!skip { print }' "$doc" >"$doc.new" && mv "$doc.new" "$doc"
+else
+	cat "$out" >>"$doc"
+fi
+echo "bench: results written to $doc"
