@@ -4,8 +4,9 @@
  * to the shim through the environment, and execs the command. It owns nothing after exec.
  *
  *   where the shim is   $IOASID_PRELOAD, else <dir of /proc/self/exe>/../lib (the build tree's
- *                       build/bin → build/lib, and the install layout $PREFIX/bin → $PREFIX/lib),
- *                       else $IOASID_PREFIX/lib (compiled in, default /usr/local), else /usr/lib.
+ *                       build/bin → build/lib, and the install layout $PREFIX/bin →
+ *                       $PREFIX/lib), else $IOASID_PREFIX/lib (compiled in, default
+ *                       /usr/local), else /usr/lib.
  *   what it exports     LD_PRELOAD (prepended, not duplicated), IOASID_TOPOLOGY (absolute path),
  *                       IOASID_FAIL_NTH, IOASID_SHIM_DEBUG=1 with -v.
  *   exit status         the command's; 2 usage error; 125 ioasid-run itself failed (no shim);
@@ -79,16 +80,37 @@ static void usage(FILE *out)
 "126 if COMMAND cannot be run; 127 if COMMAND is not found.\n");
 }
 
+/* A usage error: the message, a pointer to --help when the command line itself is malformed
+ * (not when only a value is wrong: the message says what to give instead), exit 2. */
+static void die_usage_v(bool hint, const char *fmt, va_list ap)
+{
+	fputs("ioasid-run: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	if (hint)
+		fputs("Try 'ioasid-run --help' for more information.\n", stderr);
+	exit(EXIT_USAGE);
+}
+
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("ioasid-run: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	die_usage_v(true, fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'ioasid-run --help' for more information.\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static void die_value(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_value(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	die_usage_v(false, fmt, ap);
+	va_end(ap);
 	exit(EXIT_USAGE);
 }
 
@@ -209,7 +231,7 @@ static unsigned int parse_fail_nth(const char *s)
 	errno = 0;
 	n = strtoul(s, &end, 10);
 	if (!*s || *end || errno || s[0] == '-' || n == 0 || n > UINT_MAX)
-		die_usage("--fail-nth '%s': not a count: give a whole number N >= 1 "
+		die_value("--fail-nth '%s': not a count: give a whole number N >= 1 "
 			  "(the Nth allocation of the reference fails)", s);
 	return (unsigned int)n;
 }
@@ -220,7 +242,7 @@ static void topology_export(const char *path)
 	int err = file_readable(path);
 
 	if (err)
-		die_usage("topology file %s: %s: check the path", path, strerror(err));
+		die_value("topology file %s: %s: check the path", path, strerror(err));
 	/* Absolute, so that a command that changes directory still finds it. */
 	setenv("IOASID_TOPOLOGY", realpath(path, abs) ? abs : path, 1);
 }

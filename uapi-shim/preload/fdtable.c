@@ -15,6 +15,9 @@
  *    SLAB_TYPESAFE_BY_RCU files).
  *  - A file becomes visible (refs 0 → 1, release store) only after its ops and priv are set.
  *  - A non-shim fd costs one relaxed atomic load (shim_fd_maybe()); nothing here locks for it.
+ *  - A slot is NULL, a file, or a "closing" mark (a caller's token with bit 0 set) while
+ *    close()/close_range() runs the real close: calls on the fd then fail with EBADF instead of
+ *    reaching the placeholder, and a mark never holds a reference.
  *
  * Locking
  *  - slots and file->refs: atomics only.
@@ -29,7 +32,10 @@
  * fork(): the child gets a copy-on-write snapshot of everything here and of every reference
  * context; from then on parent and child change their own copies (the kernel would share one
  * context between them). _Fork(), vfork() and posix_spawn() run no atfork handlers; their
- * children must only exec or _exit, as POSIX requires anyway.
+ * children must only exec or _exit, as POSIX requires anyway. A vfork() child shares this
+ * memory with its parent: its close()/closefrom()/dup2() before exec act on its own fd table
+ * only and leave the slots alone (shim_foreign_process()); an ioctl it issues acts on the
+ * parent's context, as the kernel's shared file would.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -38,6 +44,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,6 +60,8 @@ static __thread unsigned int gate_depth;
 /* Set by the prepare handler when it took the gate (not taken if fork() was called from inside
  * the gate, e.g. from a signal handler that interrupted a shim call: waiting would deadlock). */
 static bool fork_holds_gate;
+/* The process whose fd table shim_slots[] describes: set at load and in each fork child. */
+static pid_t owner_pid;
 
 /* ---- files ------------------------------------------------------------------------------- */
 
@@ -112,16 +121,31 @@ static bool file_get_unless_zero(struct shim_file *file)
 	return true;
 }
 
-struct shim_file *shim_fget(int fd)
+static inline bool slot_is_mark(const struct shim_file *p)
+{
+	return (uintptr_t)p & 1;
+}
+
+static inline struct shim_file *closing_mark(void *token)
+{
+	return (struct shim_file *)((uintptr_t)token | 1);
+}
+
+struct shim_file *shim_fget(int fd, int *err)
 {
 	struct shim_file *file;
 
+	*err = 0;
 	if ((unsigned int)fd >= SHIM_FD_MAX)
 		return NULL;
 	for (;;) {
 		file = atomic_load_explicit(&shim_slots[fd], memory_order_acquire);
 		if (!file)
 			return NULL;
+		if (slot_is_mark(file)) {
+			*err = -EBADF;
+			return NULL;
+		}
 		if (!file_get_unless_zero(file))
 			continue; /* being released: the slot has changed or will */
 		if (atomic_load_explicit(&shim_slots[fd], memory_order_acquire) == file)
@@ -170,16 +194,42 @@ int shim_fd_install(int fd, struct shim_file *file)
 	if (file)
 		high_water_raise((unsigned int)fd);
 	old = atomic_exchange_explicit(&shim_slots[fd], file, memory_order_acq_rel);
-	if (old)
+	if (old && !slot_is_mark(old))
 		shim_fput(old);
 	return 0;
 }
 
 struct shim_file *shim_fd_take(int fd)
 {
+	struct shim_file *old;
+
 	if ((unsigned int)fd >= SHIM_FD_MAX)
 		return NULL;
-	return atomic_exchange_explicit(&shim_slots[fd], NULL, memory_order_acq_rel);
+	old = atomic_exchange_explicit(&shim_slots[fd], NULL, memory_order_acq_rel);
+	return old && !slot_is_mark(old) ? old : NULL;
+}
+
+struct shim_file *shim_fd_close_begin(int fd, void *token)
+{
+	struct shim_file *old;
+
+	if ((unsigned int)fd >= SHIM_FD_MAX)
+		return NULL;
+	old = atomic_exchange_explicit(&shim_slots[fd], closing_mark(token), memory_order_acq_rel);
+	return old && !slot_is_mark(old) ? old : NULL;
+}
+
+void shim_fd_close_end(int fd, void *token, struct shim_file *restore)
+{
+	struct shim_file *expect = closing_mark(token);
+
+	if ((unsigned int)fd >= SHIM_FD_MAX)
+		return;
+	/* Fails when the number was reused (a new open or dup2 installed something): leave it. */
+	if (!atomic_compare_exchange_strong_explicit(&shim_slots[fd], &expect, restore,
+						     memory_order_acq_rel, memory_order_relaxed) &&
+	    restore)
+		shim_fput(restore); /* could not put it back: its fd is someone else's now */
 }
 
 unsigned int shim_fd_high_water(void)
@@ -191,7 +241,7 @@ void shim_fd_fresh(int fd)
 {
 	struct shim_file *stale;
 
-	if (__builtin_expect(!shim_fd_maybe(fd), 1))
+	if (__builtin_expect(!shim_fd_maybe(fd), 1) || shim_foreign_process())
 		return;
 	shim_gate_enter();
 	stale = shim_fd_take(fd);
@@ -201,6 +251,11 @@ void shim_fd_fresh(int fd)
 		shim_fput(stale);
 	}
 	shim_gate_exit();
+}
+
+bool shim_foreign_process(void)
+{
+	return getpid() != owner_pid;
 }
 
 /* ---- the fork gate ----------------------------------------------------------------------- */
@@ -246,6 +301,7 @@ static void atfork_child(void)
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&gate, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	owner_pid = getpid();
 	if (gate_depth) /* fork from inside the gate: keep the child's depth consistent */
 		pthread_rwlock_rdlock(&gate);
 	SHIM_DBG(1, "fork: this child continues with a copy-on-write snapshot of the reference "
@@ -254,5 +310,6 @@ static void atfork_child(void)
 
 __attribute__((constructor)) static void fdtable_init(void)
 {
+	owner_pid = getpid();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }

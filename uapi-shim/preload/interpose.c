@@ -12,6 +12,10 @@
  *    duration, so a concurrent close() cannot release the context under an ioctl in flight.
  *  - Every call that creates an fd number (open, dup, F_DUPFD) clears a stale slot at that
  *    number, so an fd closed behind our back cannot capture a new file.
+ *  - A call racing with close() of the same shim fd either runs before it or fails with EBADF
+ *    (the slot is marked "closing" across the real close); it never reaches the placeholder.
+ *  - In a vfork() child (our memory, its own fd table) close, closefrom, close_range, dup* and
+ *    open go straight to libc and leave the parent's slots and contexts alone.
  *  - Calls on a shim fd are answered as the kernel answers them on /dev/iommu: ioctl → the
  *    node (cmd truncated to 32 bits as by the syscall; FIOCLEX/FIONCLEX/FIONBIO/FIOASYNC act on
  *    the fd like do_vfs_ioctl does); read/write family → EBADF if the access mode forbids it,
@@ -183,7 +187,8 @@ static int open_common(enum open_kind kind, int dirfd, const char *path, int fla
 	const struct shim_node *node = shim_node_lookup(dirfd, path);
 	int fd;
 
-	if (unlikely(node != NULL)) {
+	/* A vfork child would install into its parent's table: it gets the real node, if any. */
+	if (unlikely(node != NULL) && !shim_foreign_process()) {
 		fd = shim_node_open(node, path, flags);
 		SHIM_DBG(1, "open(\"%s\", 0%o) = %d%s%s", path, flags, fd < 0 ? -1 : fd,
 			 fd < 0 ? " " : "", fd < 0 ? strerror(-fd) : "");
@@ -275,12 +280,16 @@ static int shim_ioctl(int fd, unsigned long request, void *arg)
 	unsigned int cmd = (unsigned int)request; /* the syscall takes an unsigned int */
 	struct shim_file *file;
 	long rc;
+	int err;
 
 	shim_gate_enter();
-	file = shim_fget(fd);
-	if (!file) { /* closed meanwhile */
+	file = shim_fget(fd, &err);
+	if (!file) {
 		shim_gate_exit();
-		return REAL(ioctl)(fd, request, arg);
+		if (!err) /* closed and reused meanwhile: not ours any more */
+			return REAL(ioctl)(fd, request, arg);
+		SHIM_DBG(1, "ioctl(%d, 0x%x) = -1 EBADF (being closed)", fd, cmd);
+		return (int)ret_errno(err);
 	}
 	if (ioctl_is_vfs_generic(cmd))
 		rc = REAL(ioctl)(fd, cmd, arg) < 0 ? -errno : 0;
@@ -315,17 +324,20 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 SHIM_EXPORT int close(int fd)
 {
 	struct shim_file *file;
+	long token; /* its address marks the slot as ours while closing */
 	int rc, err;
 
-	if (likely(!shim_fd_maybe(fd))) {
+	if (likely(!shim_fd_maybe(fd)) || shim_foreign_process()) {
 		SHIM_DBG(2, "pass: close(%d)", fd);
 		return REAL(close)(fd);
 	}
-	/* Clear the slot before the number is free again, so no new file can be captured. */
+	/* Mark the slot "closing" before the number is free again: no new file can be captured,
+	 * and calls racing with this close get EBADF rather than reaching the placeholder. */
 	shim_gate_enter();
-	file = shim_fd_take(fd);
+	file = shim_fd_close_begin(fd, &token);
 	rc = REAL(close)(fd);
 	err = errno;
+	shim_fd_close_end(fd, &token, NULL);
 	if (file)
 		shim_fput(file);
 	shim_gate_exit();
@@ -334,14 +346,15 @@ SHIM_EXPORT int close(int fd)
 	return rc;
 }
 
-/* Take every shim slot in [first, last] out of the table (into *taken), so the real call can
+/* Mark every shim slot in [first, last] "closing" (its file into *taken), so the real call can
  * close the numbers. Returns the count, or -ENOMEM. */
 struct taken_slot {
 	int fd;
-	struct shim_file *file;
+	struct shim_file *file; /* NULL: the slot was already another closer's mark */
 };
 
-static int slots_take_range(unsigned int first, unsigned int last, struct taken_slot **taken)
+static int slots_take_range(unsigned int first, unsigned int last, void *token,
+			    struct taken_slot **taken)
 {
 	unsigned int hw = shim_fd_high_water(), fd, n = 0;
 	struct taken_slot *arr;
@@ -355,30 +368,25 @@ static int slots_take_range(unsigned int first, unsigned int last, struct taken_
 	if (!arr)
 		return -ENOMEM;
 	for (fd = first; fd <= last; fd++) {
-		struct shim_file *file;
-
 		if (!shim_fd_maybe((int)fd))
 			continue;
-		file = shim_fd_take((int)fd);
-		if (file) {
-			arr[n].fd = (int)fd;
-			arr[n].file = file;
-			n++;
-		}
+		arr[n].fd = (int)fd;
+		arr[n].file = shim_fd_close_begin((int)fd, token);
+		n++;
 	}
 	*taken = arr;
 	return (int)n;
 }
 
-static void slots_settle(struct taken_slot *taken, int n, bool closed)
+/* After the real call: closed → drop the references; failed → put the files back. */
+static void slots_settle(struct taken_slot *taken, int n, void *token, bool closed)
 {
 	int i;
 
 	for (i = 0; i < n; i++) {
-		if (closed)
+		shim_fd_close_end(taken[i].fd, token, closed ? NULL : taken[i].file);
+		if (closed && taken[i].file)
 			shim_fput(taken[i].file);
-		else
-			shim_fd_install(taken[i].fd, taken[i].file);
 	}
 	free(taken);
 }
@@ -387,16 +395,18 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
 	struct taken_slot *taken;
 	int n, rc, err;
+	long token;
 
 	if (!REAL(close_range))
 		return (int)syscall(SYS_close_range, first, last, flags);
 	/* CLOEXEC only marks fds; an invalid range fails before closing anything. */
-	if ((flags & CLOSE_RANGE_CLOEXEC) || first > last || first >= shim_fd_high_water()) {
+	if ((flags & CLOSE_RANGE_CLOEXEC) || first > last || first >= shim_fd_high_water() ||
+	    shim_foreign_process()) {
 		SHIM_DBG(2, "pass: close_range(%u, %u, 0x%x)", first, last, flags);
 		return REAL(close_range)(first, last, flags);
 	}
 	shim_gate_enter();
-	n = slots_take_range(first, last, &taken);
+	n = slots_take_range(first, last, &token, &taken);
 	if (n < 0) {
 		shim_gate_exit();
 		errno = -n;
@@ -404,7 +414,7 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	}
 	rc = REAL(close_range)(first, last, flags);
 	err = errno;
-	slots_settle(taken, n, rc == 0);
+	slots_settle(taken, n, &token, rc == 0);
 	shim_gate_exit();
 	SHIM_DBG(1, "close_range(%u, %u, 0x%x) = %d (%d shim fds)", first, last, flags, rc, n);
 	errno = err;
@@ -414,19 +424,20 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 SHIM_EXPORT void closefrom(int lowfd)
 {
 	struct taken_slot *taken;
+	long token;
 	int n;
 
 	if (!REAL(closefrom))
 		return;
-	if (lowfd < 0 || (unsigned int)lowfd >= shim_fd_high_water()) {
+	if (lowfd < 0 || (unsigned int)lowfd >= shim_fd_high_water() || shim_foreign_process()) {
 		REAL(closefrom)(lowfd);
 		return;
 	}
 	shim_gate_enter();
-	n = slots_take_range((unsigned int)lowfd, ~0u, &taken);
+	n = slots_take_range((unsigned int)lowfd, ~0u, &token, &taken);
 	REAL(closefrom)(lowfd); /* glibc's closefrom() cannot fail (it aborts instead) */
 	if (n >= 0)
-		slots_settle(taken, n, true);
+		slots_settle(taken, n, &token, true);
 	shim_gate_exit();
 	SHIM_DBG(1, "closefrom(%d) (%d shim fds)", lowfd, n);
 }
@@ -442,13 +453,26 @@ static int dup_common(enum dup_kind kind, int oldfd, int newfd, int arg,
 	struct shim_file *file;
 	int nfd, err, rc;
 
+	if (shim_foreign_process()) { /* a vfork child: its own fd table, our memory */
+		switch (kind) {
+		case DUP:  return REAL(dup)(oldfd);
+		case DUP2: return REAL(dup2)(oldfd, newfd);
+		case DUP3: return REAL(dup3)(oldfd, newfd, arg);
+		default:   return real_fcntl(oldfd, newfd, arg);
+		}
+	}
 	shim_gate_enter();
-	file = shim_fget(oldfd);
+	file = shim_fget(oldfd, &err);
+	if (!file && err) { /* oldfd is being closed */
+		shim_gate_exit();
+		errno = -err;
+		return -1;
+	}
 	switch (kind) {
 	case DUP:  nfd = REAL(dup)(oldfd); break;
 	case DUP2: nfd = REAL(dup2)(oldfd, newfd); break;
 	case DUP3: nfd = REAL(dup3)(oldfd, newfd, arg); break;
-	default:   nfd = real_fcntl(oldfd, newfd, arg); break; /* newfd carries the command */
+	default:   nfd = real_fcntl(oldfd, newfd, arg); break; /* newfd: F_DUPFD(_CLOEXEC) */
 	}
 	err = errno;
 	if (nfd < 0) {
@@ -467,7 +491,9 @@ static int dup_common(enum dup_kind kind, int oldfd, int newfd, int arg,
 	/* Drop what nfd referred to (dup2/dup3 onto a shim fd) and share oldfd's file. */
 	rc = shim_fd_install(nfd, file);
 	shim_gate_exit();
-	SHIM_DBG(1, "dup(%d) -> %d%s", oldfd, nfd, file ? " (shares the open file)" : "");
+	SHIM_DBG(1, "%s(%d) = %d%s", kind == DUP ? "dup" : kind == DUP2 ? "dup2" :
+		 kind == DUP3 ? "dup3" : "fcntl(F_DUPFD)", oldfd, nfd,
+		 file ? " (shares the open file)" : "");
 	if (rc) {
 		REAL(close)(nfd);
 		errno = -rc;
@@ -559,13 +585,16 @@ static bool shim_rw(int fd, bool is_write, enum rw_kind kind, void *buf, size_t 
 {
 	struct shim_file *file;
 	ssize_t rc;
-	int fmode;
+	int fmode, err;
 
 	shim_gate_enter();
-	file = shim_fget(fd);
+	file = shim_fget(fd, &err);
 	if (!file) {
 		shim_gate_exit();
-		return false;
+		if (!err)
+			return false;
+		*ret = ret_errno(err);
+		return true;
 	}
 	fmode = (file->open_flags + 1) & O_ACCMODE; /* the kernel's OPEN_FMODE(): 1 R, 2 W */
 	if (!(fmode & (is_write ? 2 : 1))) {
@@ -696,13 +725,17 @@ static bool shim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t
 {
 	struct shim_file *file;
 	void *out = MAP_FAILED;
-	int fmode, rc;
+	int fmode, rc, err;
 
 	shim_gate_enter();
-	file = shim_fget(fd);
+	file = shim_fget(fd, &err);
 	if (!file) {
 		shim_gate_exit();
-		return false;
+		if (!err)
+			return false;
+		errno = -err;
+		*ret = MAP_FAILED;
+		return true;
 	}
 	fmode = (file->open_flags + 1) & O_ACCMODE;
 	if (len == 0)

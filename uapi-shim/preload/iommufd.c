@@ -8,14 +8,17 @@
  *   release  ioasid_ctx_close(), when the last fd and the last ioctl in flight are gone
  *   read/write/mmap: no methods, so the interposer answers EINVAL/EINVAL/ENODEV like the kernel
  *
- * Environment (read once, on the first open of the node):
- *   IOASID_FAIL_NTH=N   arms ioasid_fail_nth_set(N) in the thread that opens the first context,
- *                       just before that open (so N=1 fails the first context's allocation).
- *   IOASID_TOPOLOGY=F   the platform topology file (set by `ioasid-run --topology F`). The
- *                       loader comes later; for now a missing or unreadable F makes every open
- *                       fail with its errno and a message naming F, and a readable F is
- *                       reported as not loaded yet (the built-in default platform is used).
- * A malformed value is reported once on stderr and every open fails with EINVAL.
+ * Environment:
+ *   IOASID_FAIL_NTH=N   read by ioasid_ctx_open() itself (include/ioasid/ioasid.h): it arms
+ *                       fail-nth in the thread that opens the first context, before that
+ *                       context's own allocation (N=1 makes the first open() fail with ENOMEM).
+ *                       The shim's open() runs ioasid_ctx_open() in the caller's thread, so
+ *                       that is the thread that called open("/dev/iommu") first.
+ *   IOASID_TOPOLOGY=F   the platform topology file (set by `ioasid-run --topology F`), checked
+ *                       once, on the first open. The loader comes later; for now a missing or
+ *                       unreadable F makes every open fail with its errno and a message naming
+ *                       F, and a readable F is reported as not loaded yet (the built-in default
+ *                       platform is used).
  *
  * Locking: the environment is parsed under pthread_once; contexts are thread-safe themselves.
  */
@@ -28,7 +31,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +57,7 @@ static const struct shim_file_ops iommufd_fops = {
 /* ---- environment ------------------------------------------------------------------------- */
 
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
-static int env_error;             /* -errno that every open returns, or 0 */
-static unsigned int env_fail_nth; /* 0: not armed */
-static atomic_bool first_open_done;
+static int env_error; /* -errno that every open returns, or 0 */
 
 static int topology_check(const char *path)
 {
@@ -86,29 +86,10 @@ bad:
 
 static void env_parse(void)
 {
-	const char *s = getenv("IOASID_FAIL_NTH");
-	int rc;
+	const char *s = getenv("IOASID_TOPOLOGY");
 
-	if (s && *s) {
-		char *end;
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(s, &end, 10);
-		if (errno || *end || s[0] == '-' || n > UINT_MAX) {
-			shim_err("IOASID_FAIL_NTH=%s: not a count: give a whole number N >= 1 "
-				 "(the Nth allocation fails) or 0 to disarm", s);
-			env_error = -EINVAL;
-		} else {
-			env_fail_nth = (unsigned int)n;
-		}
-	}
-	s = getenv("IOASID_TOPOLOGY");
-	if (s && *s) {
-		rc = topology_check(s);
-		if (rc && !env_error)
-			env_error = rc;
-	}
+	if (s && *s)
+		env_error = topology_check(s);
 }
 
 int iommufd_node_open(const struct shim_node *node, const char *path, int flags,
@@ -123,10 +104,6 @@ int iommufd_node_open(const struct shim_node *node, const char *path, int flags,
 	pthread_once(&env_once, env_parse);
 	if (env_error)
 		return env_error;
-	if (env_fail_nth && !atomic_exchange(&first_open_done, true)) {
-		SHIM_DBG(1, "IOASID_FAIL_NTH=%u armed in this thread", env_fail_nth);
-		ioasid_fail_nth_set(env_fail_nth);
-	}
 	rc = ioasid_ctx_open(&ctx);
 	if (rc)
 		return rc;

@@ -6,7 +6,7 @@
  * collapsing repeated '/' and dropping "." components, equals the node's path: "/dev/iommu",
  * "//dev//iommu" and "/dev/./iommu" all match. Not matched (the call goes to the real open(),
  * which on a host without the node fails with ENOENT): relative paths (also with a dirfd that
- * names /dev), paths with ".." components, symlinks to a node, a trailing '/', and
+ * names /dev), paths with ".." components, symlinks to a node, a trailing '/' or "/.", and
  * fopen()/freopen() (glibc opens those internally, past the interposer). This keeps the check
  * cheap and never touches the file system on the open path of other files.
  *
@@ -41,6 +41,7 @@ static const struct shim_node shim_nodes[] = {
 /* Collapse "//" and drop "." components of an absolute path. false: not a candidate. */
 static bool path_normalise(const char *in, char *out, size_t outsz)
 {
+	bool last_was_dot = false;
 	size_t n = 0;
 	const char *p = in;
 
@@ -58,7 +59,8 @@ static bool path_normalise(const char *in, char *out, size_t outsz)
 		while (*p && *p != '/')
 			p++;
 		len = (size_t)(p - comp);
-		if (len == 1 && comp[0] == '.')
+		last_was_dot = len == 1 && comp[0] == '.';
+		if (last_was_dot)
 			continue;
 		if (len == 2 && comp[0] == '.' && comp[1] == '.')
 			return false;
@@ -68,8 +70,9 @@ static bool path_normalise(const char *in, char *out, size_t outsz)
 		memcpy(out + n, comp, len);
 		n += len;
 	}
-	/* "/dev/iommu/" names a directory: the kernel says ENOTDIR, so does the real open(). */
-	if (n == 0 || in[strlen(in) - 1] == '/')
+	/* "/dev/iommu/" and "/dev/iommu/." treat the node as a directory: the kernel says ENOTDIR,
+	 * and so does the real open() they are left to. */
+	if (n == 0 || last_was_dot || in[strlen(in) - 1] == '/')
 		return false;
 	out[n] = '\0';
 	return true;

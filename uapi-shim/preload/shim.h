@@ -92,18 +92,33 @@ static inline bool shim_fd_maybe(int fd)
 struct shim_file *shim_file_alloc(void);          /* refs = 0, not visible yet; NULL: ENOMEM */
 void shim_file_publish(struct shim_file *file);   /* refs = 1: the caller's reference */
 void shim_file_discard(struct shim_file *file);   /* never published: back to the free list */
-struct shim_file *shim_fget(int fd);              /* +1 reference, or NULL */
+/* +1 reference on fd's file. NULL with *err == 0: not a shim fd (pass the call through);
+ * NULL with *err == -EBADF: the fd is being closed by another thread (fail the call with
+ * EBADF, as the kernel does once close() has begun). */
+struct shim_file *shim_fget(int fd, int *err);
 void shim_fput(struct shim_file *file);           /* -1; the last one releases */
 /* Point `fd` at `file` (consumes one reference of the caller; NULL clears the slot) and drop
  * the reference the slot held before, if any. Returns -EMFILE if fd is beyond the table. */
 int shim_fd_install(int fd, struct shim_file *file);
 /* Clear `fd`'s slot; returns the file it held (the caller owns that reference) or NULL. */
 struct shim_file *shim_fd_take(int fd);
+/* close() of a shim fd in two steps around the real close: begin marks the slot "closing"
+ * (calls on the fd fail with EBADF, none reaches the placeholder) and returns the file whose
+ * reference the caller now owns; end clears the mark unless the number was reused meanwhile.
+ * `token` is any 8-byte-aligned address unique to this close (a local variable). */
+struct shim_file *shim_fd_close_begin(int fd, void *token);
+void shim_fd_close_end(int fd, void *token, struct shim_file *restore);
 /* One past the highest fd that ever held a file: range operations stop there. */
 unsigned int shim_fd_high_water(void);
 /* After a pass-through call created `fd`: a slot left over from an fd closed behind our back
  * (raw syscall, fclose of an fdopen'ed shim fd) must not capture it. */
 void shim_fd_fresh(int fd);
+
+/* True in a vfork() child (or any clone sharing our memory without running the atfork
+ * handlers): its fd table is its own but shim_slots[] is the parent's, so fd-table changes
+ * there (close, closefrom, dup2 before exec) must pass through without touching the slots.
+ * One getpid() call: used on the slow path of fd-table changes only. */
+bool shim_foreign_process(void);
 
 /* The fork gate: every operation on a shim file runs between enter and exit. fork() waits for
  * them to drain (pthread_atfork) so the child's copy of the reference holds no lock and no
