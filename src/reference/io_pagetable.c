@@ -22,7 +22,7 @@ void iopt_init_table(struct io_pagetable *iopt)
 	iopt->iova_alignment = 1;
 }
 
-static void iopt_free_span_tree(struct itree_root *root)
+void iopt_free_span_tree(struct itree_root *root)
 {
 	struct itree_node *node;
 
@@ -277,7 +277,7 @@ out_unfill:
 	while (filled--)
 		iopt_area_unfill_domains(iopt, list->elms[filled].area);
 out_unlock:
-	/* Areas stay in the list; iopt_free_pages_list() removes them under the lock below. */
+	/* Take back every area inserted so far; the pages references stay with the list. */
 	for (i = 0; i != list->nr; i++) {
 		struct iopt_area *area = list->elms[i].area;
 
@@ -604,10 +604,11 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct mock_domain *dom)
 	uint64_t ap_start = mock_domain_aperture_start(dom), ap_end = mock_domain_aperture_end(dom);
 	uint64_t new_alignment;
 	struct itree_node *n, *end = NULL;
-	bool first = iopt->nr_domains == 0;
+	bool first;
 	int rc;
 
 	pthread_mutex_lock(&iopt->lock);
+	first = iopt->nr_domains == 0;
 	for (uint32_t i = 0; i != iopt->nr_domains; i++) {
 		if (iopt->domains[i] == dom) {
 			rc = -EEXIST;

@@ -103,6 +103,8 @@ int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length, u
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
 
 int iopt_set_allow_iova(struct io_pagetable *iopt, struct itree_root *allowed);
+/* Free every struct iopt_span of a tree (allowed or reserved ranges). */
+void iopt_free_span_tree(struct itree_root *root);
 int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last, const void *owner);
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner);
 

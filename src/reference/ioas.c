@@ -99,16 +99,6 @@ out_unlock:
 	return rc;
 }
 
-static void free_span_tree(struct itree_root *root)
-{
-	struct itree_node *node;
-
-	while ((node = itree_first(root))) {
-		itree_remove(root, node);
-		ioasid_free(container_of(node, struct iopt_span, node));
-	}
-}
-
 int ref_ioas_allow_iovas(struct ref_ucmd *ucmd)
 {
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
@@ -147,7 +137,7 @@ int ref_ioas_allow_iovas(struct ref_ucmd *ucmd)
 	/* On success `allowed` comes back holding the previous ranges, freed below. */
 	rc = iopt_set_allow_iova(&ioas->iopt, &allowed);
 out_free:
-	free_span_tree(&allowed);
+	iopt_free_span_tree(&allowed);
 	ref_put_object(ucmd->ctx, &ioas->obj);
 	return rc;
 }

@@ -206,8 +206,6 @@ int ioasid_ctx_open(struct ioasid_ctx **out)
 	return 0;
 }
 
-void ref_test_domains_release(struct ioasid_ctx *ctx);
-
 void ioasid_ctx_close(struct ioasid_ctx *ctx)
 {
 	bool progress = true;

@@ -139,6 +139,10 @@ int ref_ioas_copy(struct ref_ucmd *ucmd);
 int ref_ioas_unmap(struct ref_ucmd *ucmd);
 int ref_option(struct ref_ucmd *ucmd);
 
+/* ---- mock-hardware test hooks (test_domain.c) --------------------------------------------- */
+/* Detach and free every test domain, then the default instance: first step of a close. */
+void ref_test_domains_release(struct ioasid_ctx *ctx);
+
 /* ---- accounting (pages.c) ---------------------------------------------------------------- */
 void ref_account_snapshot(uint64_t *user_pages, uint64_t *mm_pages, uint64_t *pinned_pages);
 

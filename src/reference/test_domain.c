@@ -108,7 +108,6 @@ int ioasid_test_domain_detach(struct ioasid_ctx *ctx, int handle)
 	return 0;
 }
 
-void ref_test_domains_release(struct ioasid_ctx *ctx);
 void ref_test_domains_release(struct ioasid_ctx *ctx)
 {
 	struct ref_test_domain *td;
