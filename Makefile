@@ -23,7 +23,7 @@ LDLIBS  += -pthread
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # ---- sources ------------------------------------------------------------------------------
-LIB_SRCS     := $(wildcard src/common/*.c src/reference/*.c src/mockhw/*.c)
+LIB_SRCS     := $(wildcard src/common/*.c src/platform/*.c src/reference/*.c src/vfio/*.c src/mockhw/*.c)
 PRELOAD_SRCS := $(wildcard uapi-shim/preload/*.c)
 TOOL_SRCS    := $(wildcard src/tools/*.c)
 BENCH_SRCS   := $(wildcard src/bench/*.c)

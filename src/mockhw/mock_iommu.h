@@ -35,6 +35,10 @@ enum mock_fault_reason {
 	MOCK_FAULT_NOT_PRESENT,     /* no leaf for the IOVA */
 	MOCK_FAULT_PERMISSION,      /* leaf lacks READ (for MOCK_DMA_READ) or WRITE */
 	MOCK_FAULT_OUT_OF_RANGE,    /* IOVA beyond the domain's input address width */
+	MOCK_FAULT_BLOCKED,         /* no context/PASID entry: the device's DMA is blocked */
+	MOCK_FAULT_S1_NOT_PRESENT,  /* nested: stage-1 entry not present */
+	MOCK_FAULT_S1_PERMISSION,   /* nested: stage-1 entry forbids the access */
+	MOCK_FAULT_S1_WALK,         /* nested: a stage-1 table read faulted in stage 2 */
 };
 
 struct mock_fault {
@@ -54,7 +58,15 @@ struct mock_iommu_caps {
 	bool dirty_tracking;
 	unsigned int iotlb_sets;   /* IOTLB geometry: sets x ways entries (0: defaults 64 x 8) */
 	unsigned int iotlb_ways;
+	/* Input aperture [aperture_start, aperture_last]; both 0: [0, 2^ias_bits - 1]. The kernel
+	 * selftest's mock IOMMU uses [1 << 24, (1 << 31) - 1]. */
+	uint64_t aperture_start, aperture_last;
 };
+
+/* A granule smaller than the CPU page: pgsize_bitmap may use SZ_2K as its lowest bit instead of
+ * SZ_4K (the kernel selftest's mock IOMMU, MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2). The granule is
+ * the lowest set bit; the radix keeps 9 bits per level, so 2K-granule leaves are 2K, 1M, 512M. */
+#define SZ_2K_MOCK 0x800ULL
 
 struct mock_iommu;
 struct mock_domain;
@@ -133,6 +145,88 @@ int mock_domain_dma(struct mock_domain *dom, uint32_t pasid, uint64_t iova, void
 		    size_t len, enum mock_dma_dir dir, struct mock_fault *fault);
 
 void mock_domain_iotlb_stats(const struct mock_domain *dom, struct mock_iotlb_stats *out);
+
+/* ---- allocation flags ------------------------------------------------------------------------
+ * MOCK_DOMAIN_NEST_PARENT: may serve as stage 2 of nested domains (needs caps.nesting).
+ * MOCK_DOMAIN_DIRTY: dirty tracking can be enabled (needs caps.dirty_tracking).
+ * -EOPNOTSUPP when the instance lacks the capability. */
+#define MOCK_DOMAIN_NEST_PARENT (1u << 0)
+#define MOCK_DOMAIN_DIRTY       (1u << 1)
+int mock_domain_alloc_paging_flags(struct mock_iommu *iommu, uint64_t pgsize_bitmap,
+				   unsigned int flags, struct mock_domain **out);
+
+/* ---- nesting: a stage-1 table owned by the guest, walked by the hardware ------------------------
+ * MOCK_S1_VTD is the x86-64 first-stage format VT-d uses for nested translation (what a guest's
+ * vIOMMU driver writes; IOMMU_HWPT_DATA_VTD_S1 describes it): 4-level (addr_width 48) or
+ * 5-level (57) tables of 8-byte entries: P bit 0, R/W bit 1, U/S bit 2, A bit 5, D bit 6,
+ * PS bit 7 (2M/1G leaves), address bits 12..51, XD bit 63. Table addresses are guest physical
+ * (= IOVA of the stage-2 parent): every read of a stage-1 entry is itself translated by stage 2,
+ * and a stage-2 fault during the walk is reported as such. The walk sets A (and D on a write)
+ * in the guest's entries, as hardware does. The IOTLB caches the combined translation, tagged
+ * (nested domain, PASID): a guest that edits its table sees the old translation until it
+ * invalidates (mock_domain_iotlb_invalidate), and the stale hit is counted. An unmap in the
+ * parent invalidates the parent's entries and every entry of its nested children. */
+enum mock_s1_format { MOCK_S1_VTD = 1 };
+struct mock_s1_config {
+	enum mock_s1_format format;
+	uint64_t pgtbl_addr;       /* GPA of the stage-1 root table (4K aligned) */
+	unsigned int addr_width;   /* 48 or 57 */
+	bool write_protect;        /* WPE: honour R/W=0 for supervisor requests too */
+};
+/* -EINVAL (bad config, parent not a NEST_PARENT domain), -ENOMEM. */
+int mock_domain_alloc_nested(struct mock_domain *parent, const struct mock_s1_config *cfg,
+			     struct mock_domain **out);
+bool mock_domain_is_nested(const struct mock_domain *dom);
+struct mock_domain *mock_domain_parent(const struct mock_domain *dom);   /* NULL if not nested */
+
+/* Invalidate cached translations of [iova, iova + len) for one PASID (MOCK_PASID_ANY: all), or
+ * everything when len == UINT64_MAX. Used for the guest's stage-1 invalidations (HWPT_INVALIDATE)
+ * and by the reference when a PASID table entry changes. */
+#define MOCK_PASID_ANY UINT32_MAX
+void mock_domain_iotlb_invalidate(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
+				  uint64_t len);
+
+/* ---- dirty tracking (second-stage A/D bits) ---------------------------------------------------
+ * With tracking enabled, a DMA write sets D in the leaf it goes through (also on an IOTLB hit: an
+ * entry cached without D makes the hardware re-walk to set it, as VT-d does). Disabled: D is
+ * never set. -EOPNOTSUPP if the domain was not allocated with MOCK_DOMAIN_DIRTY. */
+int mock_domain_set_dirty_tracking(struct mock_domain *dom, bool enable);
+bool mock_domain_dirty_tracking(const struct mock_domain *dom);
+/* Report every dirty leaf intersecting [iova, iova + len) through fn (leaf IOVA and size,
+ * clipped to the range), clearing D unless no_clear (and dropping the IOTLB entries of cleared
+ * leaves so the next write marks them again). Returns 0 or -errno. */
+int mock_domain_read_and_clear_dirty(struct mock_domain *dom, uint64_t iova, uint64_t len,
+				     bool no_clear,
+				     void (*fn)(void *arg, uint64_t iova, uint64_t len), void *arg);
+/* Mark the leaf holding iova dirty, as a device write would (selftest IOMMU_TEST_OP_DIRTY).
+ * -ENOENT if nothing is mapped there. Works whether or not tracking is enabled. */
+int mock_domain_set_dirty(struct mock_domain *dom, uint64_t iova);
+
+/* ---- IO page faults --------------------------------------------------------------------------
+ * A domain with a fault handler reports translation faults to it (a device with PRI sending a
+ * page request) before mock_domain_translate/dma return -EFAULT. The handler returns 0 when it
+ * queued the request (translate then returns -EAGAIN: the device waits for the response). */
+typedef int (*mock_fault_handler_t)(void *arg, const struct mock_fault *fault);
+void mock_domain_set_fault_handler(struct mock_domain *dom, mock_fault_handler_t fn, void *arg);
+
+/* ---- devices: context entries and PASID tables --------------------------------------------------
+ * What the IOMMU holds per requester ID: a context entry (the RID's domain) and, for a
+ * PASID-capable device, a PASID table (PASID -> domain). No entry = DMA blocked (fault
+ * MOCK_FAULT_BLOCKED). Changing an entry flushes the PASID cache and the IOTLB for that
+ * (domain, PASID), as a driver must. PASID 0 (MOCK_PASID_RID) is the RID's entry. */
+#define MOCK_PASID_RID 0u
+struct mock_dev;
+int mock_dev_create(struct mock_iommu *iommu, uint32_t rid, unsigned int pasid_bits,
+		    struct mock_dev **out);
+void mock_dev_destroy(struct mock_dev *dev);          /* entries must be cleared first */
+/* dom NULL clears the entry. -EINVAL: pasid >= 2^pasid_bits (or pasid != 0 without PASID),
+ * or dom belongs to another instance. */
+int mock_dev_set_domain(struct mock_dev *dev, uint32_t pasid, struct mock_domain *dom);
+struct mock_domain *mock_dev_domain(const struct mock_dev *dev, uint32_t pasid);
+/* DMA as this device (tagged with pasid): -EFAULT with *fault (reason MOCK_FAULT_BLOCKED when
+ * there is no entry), -EAGAIN when a fault handler queued a page request. */
+int mock_dev_dma(struct mock_dev *dev, uint32_t pasid, uint64_t iova, void *buf, size_t len,
+		 enum mock_dma_dir dir, struct mock_fault *fault);
 
 /* Number of page-table pages the domain holds (root included). */
 uint64_t mock_domain_table_pages(const struct mock_domain *dom);

@@ -24,6 +24,8 @@
 
 const struct ref_object_ops ref_object_ops[REF_OBJ_MAX] = {
 	[REF_OBJ_IOAS] = { .name = "ioas", .destroy = ref_ioas_destroy },
+	[REF_OBJ_ACCESS] = { .name = "access", .destroy = ref_access_destroy_obj },
+	[REF_OBJ_SELFTEST] = { .name = "selftest", .destroy = ref_selftest_destroy },
 };
 
 /* ---- object table ----------------------------------------------------------------------- */
@@ -277,6 +279,7 @@ union ucmd_buffer {
 	struct iommu_ioas_map_file map_file;
 	struct iommu_ioas_unmap unmap;
 	struct iommu_option option;
+	struct iommu_vfio_ioas vfio_ioas;
 };
 
 struct ref_ioctl_op {
@@ -308,7 +311,33 @@ static const struct ref_ioctl_op ref_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_IOAS_UNMAP, ref_ioas_unmap, struct iommu_ioas_unmap, length),
 	IOCTL_OP(IOMMU_OPTION, ref_option, struct iommu_option, val64),
 	IOCTL_OP(IOMMU_IOAS_MAP_FILE, ref_ioas_map_file, struct iommu_ioas_map_file, iova),
+	IOCTL_OP(IOMMU_VFIO_IOAS, ref_vfio_ioas, struct iommu_vfio_ioas, __reserved),
 };
+
+int ref_ucmd_init(struct ref_ucmd *ucmd, struct ioasid_ctx *ctx, void *arg, void *buf,
+		  size_t struct_size, size_t min_size)
+{
+	uint32_t user_size;
+	int rc;
+
+	rc = ref_copy_from_user(&user_size, (uint64_t)(uintptr_t)arg, sizeof(user_size));
+	if (rc)
+		return rc;
+	if (user_size < min_size)
+		return -EINVAL;
+	if (user_size > struct_size) {
+		rc = ref_check_zeroed_user((uint64_t)(uintptr_t)arg + struct_size,
+					   user_size - struct_size);
+		if (rc)
+			return rc;
+	}
+	memset(buf, 0, struct_size);
+	rc = ref_copy_from_user(buf, (uint64_t)(uintptr_t)arg, MIN((size_t)user_size, struct_size));
+	if (rc)
+		return rc;
+	*ucmd = (struct ref_ucmd){ .ctx = ctx, .ubuffer = arg, .user_size = user_size, .cmd = buf };
+	return 0;
+}
 
 int ioasid_ctx_ioctl(struct ioasid_ctx *ctx, unsigned long cmd, void *arg)
 {
@@ -316,31 +345,19 @@ int ioasid_ctx_ioctl(struct ioasid_ctx *ctx, unsigned long cmd, void *arg)
 	union ucmd_buffer buf;
 	struct ref_ucmd ucmd;
 	unsigned int nr = _IOC_NR(cmd);
-	uint32_t user_size;
 	int rc;
 
+	if (cmd == IOMMU_TEST_CMD)
+		return ref_selftest_ioctl(ctx, arg);
+	if (_IOC_TYPE(cmd) == IOMMUFD_TYPE && nr >= VFIO_BASE && nr < IOMMUFD_CMD_BASE)
+		return ref_vfio_compat_ioctl(ctx, cmd, arg); /* the VFIO type1 compat range */
 	if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(ref_ioctl_ops))
-		return -ENOTTY; /* the VFIO type1 compat range: comes with the device side */
+		return -ENOTTY;
 	op = &ref_ioctl_ops[nr - IOMMUFD_CMD_BASE];
 	if (!op->execute || op->ioctl_num != cmd)
 		return -ENOTTY;
-
-	rc = ref_copy_from_user(&user_size, (uint64_t)(uintptr_t)arg, sizeof(user_size));
+	rc = ref_ucmd_init(&ucmd, ctx, arg, &buf, op->size, op->min_size);
 	if (rc)
 		return rc;
-	if (user_size < op->min_size)
-		return -EINVAL;
-	if (user_size > op->size) {
-		rc = ref_check_zeroed_user((uint64_t)(uintptr_t)arg + op->size,
-					   user_size - op->size);
-		if (rc)
-			return rc;
-	}
-	memset(&buf, 0, sizeof(buf));
-	rc = ref_copy_from_user(&buf, (uint64_t)(uintptr_t)arg, MIN(user_size, op->size));
-	if (rc)
-		return rc;
-
-	ucmd = (struct ref_ucmd){ .ctx = ctx, .ubuffer = arg, .user_size = user_size, .cmd = &buf };
 	return op->execute(&ucmd);
 }

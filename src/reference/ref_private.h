@@ -70,6 +70,9 @@ enum ref_account_mode {
 };
 
 struct ref_test_domain;
+struct ref_vfio_compat;
+struct ref_selftest_state;
+struct ref_dev_state;
 
 struct ioasid_ctx {
 	pthread_mutex_t lock;             /* object table */
@@ -79,6 +82,12 @@ struct ioasid_ctx {
 	uint32_t free_hint;               /* no free ID below this */
 	enum ref_account_mode account_mode;
 	uint64_t pinned_pages;            /* atomic: pages pinned by this context */
+
+	uint32_t refs;                    /* atomic: opener + bound devices + accesses */
+	uint64_t cookie;                  /* owner identity for the platform (unique in process) */
+	struct ref_vfio_compat *vfio_compat;  /* vfio_compat.c: the compat IOAS and type1 state */
+	struct ref_selftest_state *selftest;  /* selftest.c: IOMMU_TEST_CMD state */
+	struct ref_dev_state *devs;           /* device.c: bound devices, iommufd groups */
 
 	/* mock hardware used by the test domain hooks (devices come with the platform) */
 	pthread_mutex_t hw_lock;
@@ -94,6 +103,11 @@ struct ref_ucmd {
 	uint32_t user_size;               /* its declared size */
 	void *cmd;                        /* the kernel-side copy, zero-extended */
 };
+
+/* Copy in an extensible struct by the kernel's rules (size first; < min_size → EINVAL; a
+ * non-zero tail beyond struct_size → E2BIG; shorter is zero-extended) into buf. */
+int ref_ucmd_init(struct ref_ucmd *ucmd, struct ioasid_ctx *ctx, void *arg, void *buf,
+		  size_t struct_size, size_t min_size);
 
 /* Copy the command back: min(user_size, len) bytes. */
 int ref_ucmd_respond(struct ref_ucmd *ucmd, size_t len);
@@ -142,6 +156,28 @@ int ref_option(struct ref_ucmd *ucmd);
 /* ---- mock-hardware test hooks (test_domain.c) --------------------------------------------- */
 /* Detach and free every test domain, then the default instance: first step of a close. */
 void ref_test_domains_release(struct ioasid_ctx *ctx);
+
+/* ---- VFIO type1 compat (vfio_compat.c) ----------------------------------------------------
+ * Every ioctl of the VFIO range (';', nr 100..127) issued on the iommufd fd, and
+ * IOMMU_VFIO_IOAS. ref_vfio_compat_release() frees ctx->vfio_compat at close. */
+#ifndef VFIO_BASE
+#define VFIO_BASE 100
+#endif
+int ref_vfio_compat_ioctl(struct ioasid_ctx *ctx, unsigned long cmd, void *arg);
+int ref_vfio_ioas(struct ref_ucmd *ucmd);
+void ref_vfio_compat_release(struct ioasid_ctx *ctx);
+
+/* ---- the kernel selftest mock ABI (selftest.c) ---------------------------------------------
+ * IOMMU_TEST_CMD = _IO(';', 0xA0). Handles its own extensible-struct copy (ref_ucmd_init). */
+#ifndef IOMMU_TEST_CMD
+#define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
+#endif
+int ref_selftest_ioctl(struct ioasid_ctx *ctx, void *arg);
+void ref_selftest_release(struct ioasid_ctx *ctx);
+void ref_selftest_destroy(struct ref_object *obj);    /* REF_OBJ_SELFTEST */
+
+/* ---- access objects (access.c) -------------------------------------------------------------- */
+void ref_access_destroy_obj(struct ref_object *obj);  /* REF_OBJ_ACCESS */
 
 /* ---- accounting (pages.c) ---------------------------------------------------------------- */
 void ref_account_snapshot(uint64_t *user_pages, uint64_t *mm_pages, uint64_t *pinned_pages);
