@@ -47,7 +47,7 @@ CLIENTS      := $(CLIENT_SRCS:tests/clients/%.c=$(BUILD)/tests/clients/%)
 
 CRITERION_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
-.PHONY: all check check-fast build-asan demo bench install clean deps
+.PHONY: all check check-fast build-asan demo bench install clean deps conformance
 all: $(LIB_A) $(LIB_SO) $(PRELOAD_SO) $(TOOLS) $(BENCHES) $(TESTS) $(CLIENTS)
 
 deps:
@@ -120,6 +120,12 @@ check-fast: all
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(BUILD)
+
+# The kernel's own iommufd selftests (linux-source-6.12), built against uapi-shim/ and run under
+# ioasid-run: docs/CONFORMANCE.md.
+conformance: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/conformance.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory all

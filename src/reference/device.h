@@ -54,6 +54,28 @@ struct ioasid_ctx *ref_device_ctx(const struct ref_device *idev);
 int ref_device_dma(struct ref_device *idev, uint32_t pasid, uint64_t iova, void *buf,
 		   size_t len, int dir, uint64_t *fault_iova);
 
+/* ---- the selftest mock bus (IOMMU_TEST_OP_MOCK_DOMAIN*) --------------------------------------
+ * A device created on demand behind the selftest mock IOMMU (2 KiB granule, aperture
+ * [1 << 24, (1 << 31) - 1], 20-bit PASID, nesting, dirty tracking), not part of the platform
+ * topology: its own singleton group, no driver, no ownership conflicts with platform devices. */
+struct ref_mock_dev_info {
+	unsigned int pasid_bits;     /* MOCK_FLAGS_DEVICE_PASID: 20, else 0 */
+	unsigned int no_dirty : 1;   /* MOCK_FLAGS_DEVICE_NO_DIRTY */
+	unsigned int huge_iova : 1;  /* MOCK_FLAGS_DEVICE_HUGE_IOVA */
+};
+int ref_device_bind_selftest(struct ioasid_ctx *ctx, const struct ref_mock_dev_info *info,
+			     struct ref_device **out, uint32_t *out_dev_id);
+
+/* The mock domain behind a HWPT (paging or nested), for check_map/dirty/iotlb ops: takes a
+ * reference on the HWPT object (release with ref_hwpt_put). -ENOENT. */
+struct mock_domain;
+struct ref_object;
+int ref_hwpt_get_domain(struct ioasid_ctx *ctx, uint32_t hwpt_id, struct ref_object **obj,
+			struct mock_domain **dom);
+void ref_hwpt_put(struct ioasid_ctx *ctx, struct ref_object *obj);
+/* The HWPT attached at (device, pasid): its ID, or 0 when detached. */
+uint32_t ref_device_attached_hwpt(struct ref_device *idev, uint32_t pasid);
+
 /* ---- emulated devices: access objects (access.c) -------------------------------------------
  * An access is a software user of an IOAS (an mdev-style device without its own IOMMU
  * translation): it pins IOVA ranges to get at the memory, or reads/writes through them. */
