@@ -6,12 +6,20 @@
 #include "ioasid_test.h"
 
 #include <sys/mman.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define PAGE 4096UL
 #define MAX_NTH 5000
 
 TestSuite(fail_nth);
+
+static void quiet_private_platform(void)
+{
+	setenv("IOASID_QUIET", "1", 1);
+	unsetenv("IOASID_PLATFORM");
+	unsetenv("IOASID_TOPOLOGY");
+}
 
 typedef int (*sequence_fn)(struct ioasid_ctx *ctx, void *buf);
 
@@ -155,9 +163,91 @@ static int seq_ranges_options(struct ioasid_ctx *ctx, void *buf)
 	return ioasid_ctx_ioctl(ctx, IOMMU_DESTROY, &d) == -EBUSY ? 0 : -EIO;
 }
 
+/* The device side: bind, HWPTs (auto, paging with PASID and dirty tracking, nesting parent,
+ * nested VT-d stage 1), RID and PASID attach/replace, a fault queue with an IOPF-capable HWPT,
+ * DMA, detach and unbind. Cleanup runs with injection paused so a failure never strands a bound
+ * device (which would keep the context alive). */
+static int s_hwpt(struct ioasid_ctx *ctx, uint32_t dev, uint32_t pt, uint32_t flags,
+		  uint32_t type, void *data, uint32_t len, uint32_t fault, uint32_t *out)
+{
+	struct iommu_hwpt_alloc cmd = { .size = sizeof(cmd), .flags = flags, .dev_id = dev,
+					.pt_id = pt, .data_type = type, .data_len = len,
+					.data_uptr = (uintptr_t)data, .fault_id = fault };
+	int rc = ioasid_ctx_ioctl(ctx, IOMMU_HWPT_ALLOC, &cmd);
+
+	*out = cmd.out_hwpt_id;
+	return rc;
+}
+
+static int seq_devices(struct ioasid_ctx *ctx, void *buf)
+{
+	uint32_t a = 0, b = 0, ioas, pt, h_pasid, parent, nested, h_fault;
+	struct iommu_hwpt_vtd_s1 s1 = { .pgtbl_addr = 0x100000, .addr_width = 48 };
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	uint64_t iova = 0x100000, fault_iova;
+	unsigned int left;
+	uint8_t b8[8];
+	int rc, fault_fd = -1;
+
+	rc = ioasid_device_bind(ctx, "0000:00:02.0", &a);
+	if (rc)
+		goto out;
+	rc = ioasid_device_bind(ctx, "0000:00:04.0", &b);
+	if (rc)
+		goto out;
+	if ((rc = s_ioas_alloc(ctx, &ioas)) ||
+	    (rc = s_map(ctx, ioas, buf, 16 * PAGE, &iova, MAP_FIXED_RW)))
+		goto out;
+	pt = ioas;
+	if ((rc = ioasid_device_attach(ctx, a, 0, &pt)) ||
+	    (rc = ioasid_device_dma(ctx, a, 0, 0x100000, b8, sizeof(b8), 0, &fault_iova)))
+		goto out;
+	if ((rc = s_hwpt(ctx, b, ioas, IOMMU_HWPT_ALLOC_PASID | IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+			 0, NULL, 0, 0, &h_pasid)))
+		goto out;
+	pt = h_pasid;
+	if ((rc = ioasid_device_attach(ctx, b, 0, &pt)))
+		goto out;
+	pt = h_pasid;
+	if ((rc = ioasid_device_attach(ctx, b, 3, &pt)) ||
+	    (rc = ioasid_device_dma(ctx, b, 3, 0x100000, b8, sizeof(b8), 1, &fault_iova)))
+		goto out;
+	if ((rc = s_hwpt(ctx, a, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, NULL, 0, 0, &parent)) ||
+	    (rc = s_hwpt(ctx, a, parent, 0, IOMMU_HWPT_DATA_VTD_S1, &s1, sizeof(s1), 0, &nested)))
+		goto out;
+	pt = nested;
+	if ((rc = ioasid_device_replace(ctx, a, 0, &pt)))
+		goto out;
+	if ((rc = ioasid_ctx_ioctl(ctx, IOMMU_FAULT_QUEUE_ALLOC, &fa)))
+		goto out;
+	fault_fd = (int)fa.out_fault_fd;
+	if ((rc = s_hwpt(ctx, b, ioas, IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID, 0, NULL,
+			 0, fa.out_fault_id, &h_fault)))
+		goto out;
+	pt = h_fault;
+	if ((rc = ioasid_device_replace(ctx, b, 3, &pt)))
+		goto out;
+	rc = ioasid_device_dma(ctx, b, 3, 0x900000, b8, sizeof(b8), 0, &fault_iova);
+	if (rc == -EAGAIN)
+		rc = 0;
+out:
+	left = ioasid_fail_nth_get();
+	ioasid_fail_nth_set(0);
+	if (a)
+		ioasid_device_unbind(ctx, a);
+	if (b)
+		ioasid_device_unbind(ctx, b);
+	if (fault_fd >= 0)
+		ioasid_fd_close(fault_fd);
+	ioasid_fail_nth_set(left);
+	return rc;
+}
+
+/* What an injected failure may surface as. EINVAL: IOMMU_HWPT_ALLOC reports a pt_id lookup
+ * that failed as EINVAL, as the kernel's iommufd_hwpt_alloc() does. */
 static bool clean_errno(int rc)
 {
-	return rc == -ENOMEM || rc == -ENOENT || rc == -ENOSPC;
+	return rc == -ENOMEM || rc == -ENOENT || rc == -ENOSPC || rc == -EINVAL;
 }
 
 static void sweep(const char *name, sequence_fn fn)
@@ -205,3 +295,7 @@ Test(fail_nth, map_then_attach_two_domains) { sweep("attach", seq_map_then_attac
 Test(fail_nth, copy) { sweep("copy", seq_copy); }
 Test(fail_nth, map_file) { sweep("map_file", seq_map_file); }
 Test(fail_nth, ranges_and_options) { sweep("ranges_options", seq_ranges_options); }
+Test(fail_nth, devices_hwpt_pasid_fault, .init = quiet_private_platform)
+{
+	sweep("devices", seq_devices);
+}

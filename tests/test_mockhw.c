@@ -1,9 +1,11 @@
 /* test_mockhw.c — unit tests of the mock IOMMU hardware (src/mockhw).
  *
  * Suites: io_pgtable (the radix tables: leaf choice, all-or-nothing map, unmap semantics,
- * -ENOMEM cleanliness under fail-nth, a randomised comparison with a shadow model), iotlb (hit,
- * miss, stale and eviction accounting, invalidation scope) and mock_iommu (instances, domains,
- * DMA through real buffers, faults). */
+ * -ENOMEM cleanliness under fail-nth, a randomised comparison with a shadow model, the 2 KiB
+ * granule and custom apertures), iotlb (hit, miss, stale and eviction accounting, invalidation
+ * scope), mock_iommu (instances, domains, allocation flags, DMA through real buffers, faults and
+ * the fault handler), nested (stage-1 tables in guest memory walked through the parent), dirty
+ * (dirty tracking) and mock_dev (context entries and PASID tables). */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include "ioasid/ioasid.h"
 #include "mockhw/io_pgtable.h"
 #include "mockhw/mock_iommu.h"
+#include "mockhw/mock_private.h"
 
 #define RW (MOCK_PROT_READ | MOCK_PROT_WRITE)
 #define ALL_SIZES (SZ_4K | SZ_2M | SZ_1G)
@@ -223,8 +226,12 @@ Test(io_pgtable, pgsize_mask_and_domain_bitmap_restrict_leaves)
 	cr_assert_eq(io_pgtable_map(&pt, 4 * SZ_1G + SZ_4K, FAKE_PA, SZ_2M, RW, SZ_2M), -EINVAL);
 	cr_assert_eq(io_pgtable_map(&pt, 4 * SZ_1G, FAKE_PA, 2 * SZ_2M, RW, SZ_2M), 0);
 	pt_counts(&pt, 1024, 514, 0);
-	/* a mask with nothing the table supports */
+	/* a bit above every size allows the largest (1G): a 4K map is then misaligned */
 	cr_assert_eq(io_pgtable_map(&pt, 8 * SZ_1G, FAKE_PA, SZ_4K, RW, 1ULL << 39), -EINVAL);
+	cr_assert_eq(io_pgtable_map(&pt, 8 * SZ_1G, FAKE_PA, SZ_1G, RW, 1ULL << 39), 0);
+	pt_counts(&pt, 1024, 514, 1);
+	/* a mask with nothing the table supports (below the granule) */
+	cr_assert_eq(io_pgtable_map(&pt, 16 * SZ_1G, FAKE_PA, SZ_4K, RW, SZ_2K_MOCK), -EINVAL);
 	io_pgtable_destroy(&pt);
 
 	/* the domain's own bitmap bounds the mask */
@@ -1369,4 +1376,1430 @@ Test(mock_iommu, dma_after_free_and_realloc_does_not_hit_old_entries)
 	cr_assert_eq(st.hits, 0);
 	mock_domain_free(b);
 	mock_iommu_destroy(iommu);
+}
+
+/* ==== 2 KiB granule and custom apertures ===================================================== */
+
+#define SZ_2K  SZ_2K_MOCK
+#define SZ_1M  (SZ_2K << 9)
+#define SZ_512M (SZ_2K << 18)
+#define SIZES_2K (SZ_2K | SZ_1M | SZ_512M)
+#define SELFTEST_AP_START (1ULL << 24)
+#define SELFTEST_AP_LAST  ((1ULL << 31) - 1)
+
+static struct mock_iommu *new_iommu_caps(const struct mock_iommu_caps *caps)
+{
+	struct mock_iommu *iommu = NULL;
+
+	cr_assert_eq(mock_iommu_create(caps, &iommu), 0);
+	return iommu;
+}
+
+/* The kernel selftest's mock IOMMU: 2K granule, aperture [16M, 2G). */
+static struct mock_iommu *new_selftest_iommu(void)
+{
+	struct mock_iommu_caps caps = {
+		.name = "mock", .pgsize_bitmap = SZ_2K | SZ_1M, .ias_bits = 48, .pasid_bits = 20,
+		.nesting = true, .dirty_tracking = true,
+		.aperture_start = SELFTEST_AP_START, .aperture_last = SELFTEST_AP_LAST,
+	};
+
+	return new_iommu_caps(&caps);
+}
+
+Test(io_pgtable, granule_2k_levels_and_pte_address_field)
+{
+	struct io_pgtable pt;
+	struct pt_leaf leaf;
+	static const unsigned int ias[] = { 39, 48, 57 }, levels[] = { 4, 5, 6 };
+
+	for (unsigned int i = 0; i < 3; i++) {
+		cr_assert_eq(io_pgtable_init(&pt, ias[i], SIZES_2K), 0);
+		cr_assert_eq(pt.levels, levels[i]);
+		cr_assert_eq(pt.gshift, 11);
+		io_pgtable_destroy(&pt);
+	}
+	/* sizes must be granule << {0, 9, 18}: 2K with 2M is not a 2K-granule table */
+	cr_assert_eq(io_pgtable_init(&pt, 48, SZ_2K | SZ_2M), -EINVAL);
+	cr_assert_eq(io_pgtable_init(&pt, 48, SZ_2K | SZ_4K), -EINVAL);
+	cr_assert_eq(io_pgtable_init(&pt, 48, 0x400), -EINVAL);
+
+	cr_assert_eq(io_pgtable_init(&pt, 48, SIZES_2K), 0);
+	/* an output address that is 2K but not 4K aligned survives the entry format */
+	cr_assert_eq(io_pgtable_map(&pt, 0x800, FAKE_PA + 0x1800, SZ_2K, RW, 0), 0);
+	cr_assert_eq(io_pgtable_lookup(&pt, 0xfff, &leaf), 0);
+	cr_assert_eq(leaf.iova, 0x800);
+	cr_assert_eq(leaf.size, SZ_2K);
+	cr_assert_eq(leaf.paddr, FAKE_PA + 0x1800);
+	cr_assert_eq(leaf.pte & PTE_ADDR_MASK, FAKE_PA + 0x1800);
+	cr_assert_eq(leaf.pte & ~PTE_ADDR_MASK, PTE_P | PTE_L | PTE_R | PTE_W);
+	cr_assert_eq(io_pgtable_lookup(&pt, 0x7ff, &leaf), -ENOENT);
+	cr_assert_eq(io_pgtable_lookup(&pt, 0x1000, &leaf), -ENOENT);
+	/* 1M and 512M leaves at levels 1 and 2 */
+	cr_assert_eq(io_pgtable_map(&pt, SZ_512M, FAKE_PA + SZ_512M, SZ_512M + SZ_1M + SZ_2K, RW, 0),
+		     0);
+	pt_counts(&pt, 2, 1, 1);
+	cr_assert_eq(io_pgtable_lookup(&pt, 2 * SZ_512M + 5, &leaf), 0);
+	cr_assert_eq(leaf.size, SZ_1M);
+	cr_assert_eq(io_pgtable_unmap(&pt, SZ_512M + 0x800, SZ_2K, NULL), SZ_512M,
+		     "the straddled 512M leaf goes whole");
+	/* unmap must be 2K aligned */
+	cr_assert_eq(io_pgtable_unmap(&pt, 0x400, SZ_2K, NULL), 0);
+	cr_assert_eq(io_pgtable_unmap(&pt, 0x800, SZ_2K, NULL), SZ_2K);
+	io_pgtable_destroy(&pt);
+}
+
+Test(io_pgtable, granule_2k_map_translate_dma_unmap)
+{
+	struct mock_iommu *iommu = new_selftest_iommu();
+	struct mock_domain *dom = new_domain(iommu, 0);
+	unsigned char *mem = xaligned(SZ_4K, 4 * SZ_4K), buf[3 * 2048], back[3 * 2048];
+	const uint64_t iova = SELFTEST_AP_START + 0x800;       /* 2K, not 4K aligned */
+	const uint64_t host = (uintptr_t)mem + 0x800;           /* likewise */
+	struct mock_iotlb_gather g;
+	struct mock_iotlb_stats st;
+	struct mock_fault f;
+	uint64_t pa;
+
+	cr_assert_eq(mock_domain_pgsize_bitmap(dom), SZ_2K | SZ_1M);
+	cr_assert_eq(mock_domain_map(dom, iova, host, 3 * SZ_2K, RW, 0), 0);
+	for (unsigned int i = 0; i < 3; i++) {
+		cr_assert_eq(leaf_size_at(dom, iova + i * SZ_2K), SZ_2K);
+		cr_assert_eq(phys_at(dom, iova + i * SZ_2K + 7), host + i * SZ_2K + 7);
+	}
+	cr_assert_not(mapped(dom, iova - 1));
+	cr_assert_not(mapped(dom, iova + 3 * SZ_2K));
+	cr_assert_eq(xlate(dom, 0, iova + 0x900, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(pa, host + 0x900);
+
+	/* a DMA crossing the three 2K leaves, unaligned at both ends */
+	for (unsigned int i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i * 13 + 1);
+	cr_assert_eq(mock_domain_dma(dom, 0, iova + 10, buf, sizeof(buf) - 20, MOCK_DMA_WRITE, &f),
+		     0);
+	cr_assert_eq(memcmp(mem + 0x800 + 10, buf, sizeof(buf) - 20), 0);
+	cr_assert_eq(mem[0x800 + 9], 0);
+	memset(back, 0, sizeof(back));
+	cr_assert_eq(mock_domain_dma(dom, 0, iova + 10, back, sizeof(back) - 20, MOCK_DMA_READ, &f),
+		     0);
+	cr_assert_eq(memcmp(back, buf, sizeof(buf) - 20), 0);
+	stats_of(dom, &st);
+	cr_assert_eq(st.misses, 3, "one IOTLB entry per 2K leaf");
+
+	/* unmap one 2K leaf, sync: that one faults, the others stay */
+	mock_iotlb_gather_init(&g);
+	cr_assert_eq(mock_domain_unmap(dom, iova + SZ_2K, SZ_2K, &g), SZ_2K);
+	cr_assert_eq(g.start, iova + SZ_2K);
+	cr_assert_eq(g.end, iova + 2 * SZ_2K - 1);
+	cr_assert_eq(g.pgsize, SZ_2K);
+	mock_domain_iotlb_sync(dom, &g);
+	memset(&f, 0, sizeof(f));
+	cr_assert_eq(mock_domain_dma(dom, 0, iova, back, sizeof(back), MOCK_DMA_READ, &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_NOT_PRESENT);
+	cr_assert_eq(f.iova, iova + SZ_2K);
+	cr_assert(mapped(dom, iova + 2 * SZ_2K));
+	stats_of(dom, &st);
+	cr_assert_eq(st.entries, 2);
+
+	/* huge leaves: 1M where IOVA and address agree modulo 1M; a 4K-only mask means 2K leaves */
+	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_START + 4 * SZ_1M, FAKE_PA, 2 * SZ_1M, RW, 0),
+		     0);
+	cr_assert_eq(leaf_size_at(dom, SELFTEST_AP_START + 5 * SZ_1M), SZ_1M);
+	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_START + 8 * SZ_1M, FAKE_PA, SZ_1M, RW, SZ_4K),
+		     0);
+	cr_assert_eq(leaf_size_at(dom, SELFTEST_AP_START + 8 * SZ_1M), SZ_2K);
+	/* 1K alignment is not enough */
+	cr_assert_eq(mock_domain_map(dom, iova + 0x400 + 16 * SZ_1M, FAKE_PA, SZ_2K, RW, 0), -EINVAL);
+	cr_assert_eq(mock_domain_map(dom, 20 * SZ_1M + SELFTEST_AP_START, FAKE_PA + 0x400, SZ_2K,
+				     RW, 0), -EINVAL);
+	mock_domain_free(dom);
+	mock_iommu_destroy(iommu);
+	free(mem);
+}
+
+Test(io_pgtable, custom_aperture)
+{
+	struct mock_iommu *iommu = new_selftest_iommu();
+	struct mock_domain *dom = new_domain(iommu, 0);
+	struct mock_fault f;
+	uint64_t pa = 0;
+
+	cr_assert_eq(mock_domain_aperture_start(dom), SELFTEST_AP_START);
+	cr_assert_eq(mock_domain_aperture_end(dom), SELFTEST_AP_LAST);
+	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_START - SZ_2K, FAKE_PA, SZ_2K, RW, 0), -EINVAL);
+	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_START - SZ_2K, FAKE_PA, 2 * SZ_2K, RW, 0),
+		     -EINVAL, "straddling the start");
+	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_LAST + 1 - SZ_2K, FAKE_PA, 2 * SZ_2K, RW, 0),
+		     -EINVAL, "straddling the end");
+	cr_assert_eq(mock_domain_map(dom, 0, FAKE_PA, SZ_2K, RW, 0), -EINVAL);
+	cr_assert_eq(mock_domain_table_pages(dom), 1, "a rejected map must not allocate");
+	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_START, FAKE_PA, SZ_2K, RW, 0), 0);
+	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_LAST + 1 - SZ_2K, FAKE_PA, SZ_2K, RW, 0), 0);
+	cr_assert_eq(phys_at(dom, SELFTEST_AP_LAST), FAKE_PA + SZ_2K - 1);
+	/* translation outside the aperture is out of range, on both sides */
+	memset(&f, 0, sizeof(f));
+	cr_assert_eq(mock_domain_translate(dom, 0, SELFTEST_AP_START - 1, MOCK_DMA_READ, &pa, NULL,
+					   &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_OUT_OF_RANGE);
+	cr_assert_eq(mock_domain_translate(dom, 0, SELFTEST_AP_LAST + 1, MOCK_DMA_READ, &pa, NULL,
+					   &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_OUT_OF_RANGE);
+	cr_assert_not(mapped(dom, SELFTEST_AP_START - 1));
+	/* unmap of a range covering more than the aperture is clamped to it */
+	cr_assert_eq(mock_domain_unmap(dom, 0, 1ULL << 40, NULL), 2 * SZ_2K);
+	mock_domain_free(dom);
+	mock_iommu_destroy(iommu);
+}
+
+Test(mock_iommu, create_validates_granule_and_aperture)
+{
+	struct mock_iommu_caps caps = { .name = "x", .pgsize_bitmap = SZ_2K | SZ_1M,
+					.ias_bits = 48 };
+	struct mock_iommu *iommu = (void *)1;
+	struct mock_domain *dom = (void *)1;
+
+	caps.pgsize_bitmap = SZ_2K | SZ_2M;
+	cr_assert_eq(mock_iommu_create(&caps, &iommu), -EINVAL);
+	cr_assert_null(iommu);
+	caps.pgsize_bitmap = SZ_2K | SZ_4K;
+	cr_assert_eq(mock_iommu_create(&caps, &iommu), -EINVAL);
+	caps.pgsize_bitmap = SZ_2K | SZ_1M;
+	caps.aperture_start = 1ULL << 24;
+	caps.aperture_last = (1ULL << 24) - 1;   /* start > last */
+	cr_assert_eq(mock_iommu_create(&caps, &iommu), -EINVAL);
+	caps.aperture_last = 1ULL << 48;         /* past the IOVA width */
+	cr_assert_eq(mock_iommu_create(&caps, &iommu), -EINVAL);
+	caps.aperture_start = 0x400;             /* below the granule */
+	caps.aperture_last = (1ULL << 31) - 1;
+	cr_assert_eq(mock_iommu_create(&caps, &iommu), -EINVAL);
+	caps.aperture_start = 1ULL << 24;
+	caps.aperture_last = (1ULL << 31) - 0x401;
+	cr_assert_eq(mock_iommu_create(&caps, &iommu), -EINVAL);
+	caps.aperture_last = (1ULL << 31) - 1;
+	cr_assert_eq(mock_iommu_create(&caps, &iommu), 0);
+	cr_assert_eq(mock_iommu_caps(iommu)->aperture_start, 1ULL << 24);
+	/* the domain must keep the granule */
+	cr_assert_eq(mock_domain_alloc_paging(iommu, SZ_4K, &dom), -EINVAL);
+	cr_assert_null(dom);
+	cr_assert_eq(mock_domain_alloc_paging(iommu, SZ_1M, &dom), -EINVAL);
+	cr_assert_eq(mock_domain_alloc_paging(iommu, SZ_2K | SZ_2M, &dom), 0);
+	cr_assert_eq(mock_domain_pgsize_bitmap(dom), SZ_2K);
+	mock_domain_free(dom);
+	mock_iommu_destroy(iommu);
+	/* an aperture that is the whole space, explicitly */
+	caps.pgsize_bitmap = ALL_SIZES;
+	caps.aperture_start = 0;
+	caps.aperture_last = (1ULL << 48) - 1;
+	cr_assert_eq(mock_iommu_create(&caps, &iommu), 0);
+	cr_assert_eq(mock_domain_alloc_paging(iommu, 0, &dom), 0);
+	cr_assert_eq(mock_domain_aperture_start(dom), 0);
+	cr_assert_eq(mock_domain_aperture_end(dom), (1ULL << 48) - 1);
+	mock_domain_free(dom);
+	mock_iommu_destroy(iommu);
+}
+
+/* ==== allocation flags ======================================================================= */
+
+Test(mock_iommu, alloc_flags_need_capabilities)
+{
+	struct mock_iommu_caps caps = { .name = "plain", .pgsize_bitmap = ALL_SIZES,
+					.ias_bits = 48 };
+	struct mock_iommu *plain = new_iommu_caps(&caps), *full;
+	struct mock_domain *dom = (void *)1, *parent, *dirty, *nested = (void *)1;
+	struct mock_s1_config cfg = { .format = MOCK_S1_VTD, .pgtbl_addr = 0x1000,
+				      .addr_width = 48 };
+
+	cr_assert_eq(mock_domain_alloc_paging_flags(plain, 0, MOCK_DOMAIN_NEST_PARENT, &dom),
+		     -EOPNOTSUPP);
+	cr_assert_null(dom);
+	cr_assert_eq(mock_domain_alloc_paging_flags(plain, 0, MOCK_DOMAIN_DIRTY, &dom),
+		     -EOPNOTSUPP);
+	cr_assert_eq(mock_domain_alloc_paging_flags(plain, 0, 1u << 7, &dom), -EOPNOTSUPP);
+	cr_assert_eq(mock_domain_alloc_paging_flags(plain, 0, 0, &dom), 0);
+	cr_assert_eq(mock_domain_set_dirty_tracking(dom, true), -EOPNOTSUPP);
+	cr_assert_not(mock_domain_dirty_tracking(dom));
+	cr_assert_eq(mock_domain_alloc_nested(dom, &cfg, &nested), -EINVAL,
+		     "not a NEST_PARENT domain");
+	cr_assert_null(nested);
+	cr_assert_not(mock_domain_is_nested(dom));
+	cr_assert_null(mock_domain_parent(dom));
+	mock_domain_free(dom);
+
+	caps.nesting = true;
+	caps.dirty_tracking = true;
+	full = new_iommu_caps(&caps);
+	cr_assert_eq(mock_domain_alloc_paging_flags(full, 0, MOCK_DOMAIN_NEST_PARENT, &parent), 0);
+	cr_assert_eq(mock_domain_alloc_paging_flags(full, 0, MOCK_DOMAIN_DIRTY, &dirty), 0);
+	cr_assert_eq(mock_domain_set_dirty_tracking(parent, true), -EOPNOTSUPP);
+	cr_assert_eq(mock_domain_set_dirty_tracking(dirty, true), 0);
+	cr_assert(mock_domain_dirty_tracking(dirty));
+	/* bad stage-1 configurations */
+	cfg.format = 0;
+	cr_assert_eq(mock_domain_alloc_nested(parent, &cfg, &nested), -EINVAL);
+	cfg.format = MOCK_S1_VTD;
+	cfg.addr_width = 39;
+	cr_assert_eq(mock_domain_alloc_nested(parent, &cfg, &nested), -EINVAL);
+	cfg.addr_width = 48;
+	cfg.pgtbl_addr = 0x1800;
+	cr_assert_eq(mock_domain_alloc_nested(parent, &cfg, &nested), -EINVAL);
+	cfg.pgtbl_addr = 1ULL << 52;
+	cr_assert_eq(mock_domain_alloc_nested(parent, &cfg, &nested), -EINVAL);
+	cr_assert_eq(mock_domain_alloc_nested(parent, NULL, &nested), -EINVAL);
+	cr_assert_eq(mock_domain_alloc_nested(dirty, &cfg, &nested), -EINVAL);
+	cfg.pgtbl_addr = 0x1000;
+	cr_assert_eq(mock_domain_alloc_nested(parent, &cfg, &nested), 0);
+	cr_assert(mock_domain_is_nested(nested));
+	cr_assert_eq(mock_domain_parent(nested), parent);
+	cr_assert_neq(mock_domain_id(nested), mock_domain_id(parent));
+	cr_assert_eq(mock_domain_set_dirty_tracking(nested, true), -EOPNOTSUPP);
+	cr_assert_eq(mock_domain_map(nested, 0, FAKE_PA, SZ_4K, RW, 0), -EINVAL);
+	cr_assert_eq(mock_domain_unmap(nested, 0, SZ_4K, NULL), 0);
+	cr_assert_eq(mock_domain_table_pages(nested), 0);
+	cr_assert_eq(mock_domain_aperture_end(nested), (1ULL << 48) - 1);
+	/* a nested domain cannot be a parent */
+	struct mock_domain *nn = (void *)1;
+	cr_assert_eq(mock_domain_alloc_nested(nested, &cfg, &nn), -EINVAL);
+	cr_assert_null(nn);
+	mock_domain_free(nested);
+	mock_domain_free(parent);
+	mock_domain_free(dirty);
+	mock_iommu_destroy(plain);
+	mock_iommu_destroy(full);
+}
+
+/* ==== fault handler ========================================================================== */
+
+struct fault_log {
+	int ret;                   /* what the handler answers */
+	unsigned int calls;
+	struct mock_fault last;
+};
+
+static int fault_cb(void *arg, const struct mock_fault *f)
+{
+	struct fault_log *log = arg;
+
+	log->calls++;
+	log->last = *f;
+	return log->ret;
+}
+
+Test(mock_iommu, fault_handler_queues_page_requests)
+{
+	struct mock_iommu *iommu = new_iommu(48, ALL_SIZES);
+	struct mock_domain *dom = new_domain(iommu, 0);
+	unsigned char *mem = xaligned(SZ_4K, SZ_4K), buf[64];
+	struct fault_log log = { .ret = 0 };
+	struct mock_fault f;
+	uint64_t pa = 5;
+
+	cr_assert_eq(mock_domain_map(dom, 0x1000, (uintptr_t)mem, SZ_4K, MOCK_PROT_READ, 0), 0);
+	mock_domain_set_fault_handler(dom, fault_cb, &log);
+	/* handler queues the request: the device waits (-EAGAIN) */
+	memset(&f, 0, sizeof(f));
+	cr_assert_eq(mock_domain_translate(dom, 9, 0x5000, MOCK_DMA_READ, &pa, NULL, &f), -EAGAIN);
+	cr_assert_eq(pa, 5);
+	cr_assert_eq(log.calls, 1);
+	cr_assert_eq(log.last.reason, MOCK_FAULT_NOT_PRESENT);
+	cr_assert_eq(log.last.iova, 0x5000);
+	cr_assert_eq(log.last.pasid, 9);
+	cr_assert_eq(f.reason, MOCK_FAULT_NOT_PRESENT, "*fault is filled too");
+	cr_assert_eq(mock_domain_dma(dom, 0, 0x1000, buf, 8, MOCK_DMA_WRITE, &f), -EAGAIN);
+	cr_assert_eq(log.last.reason, MOCK_FAULT_PERMISSION);
+	cr_assert_eq(log.last.dir, MOCK_DMA_WRITE);
+	cr_assert_eq(mock_domain_translate(dom, 0, 1ULL << 50, MOCK_DMA_READ, &pa, NULL, NULL),
+		     -EAGAIN);
+	cr_assert_eq(log.last.reason, MOCK_FAULT_OUT_OF_RANGE);
+	cr_assert_eq(log.calls, 3);
+	/* successful translations do not call it */
+	cr_assert_eq(mock_domain_dma(dom, 0, 0x1000, buf, 8, MOCK_DMA_READ, &f), 0);
+	cr_assert_eq(log.calls, 3);
+	/* handler refuses: plain fault */
+	log.ret = -ENOSPC;
+	cr_assert_eq(mock_domain_translate(dom, 0, 0x5000, MOCK_DMA_READ, &pa, NULL, &f), -EFAULT);
+	cr_assert_eq(log.calls, 4);
+	/* no handler */
+	mock_domain_set_fault_handler(dom, NULL, NULL);
+	cr_assert_eq(mock_domain_translate(dom, 0, 0x5000, MOCK_DMA_READ, &pa, NULL, &f), -EFAULT);
+	cr_assert_eq(log.calls, 4);
+	mock_domain_free(dom);
+	mock_iommu_destroy(iommu);
+	free(mem);
+}
+
+/* ==== nested ================================================================================= */
+
+/* The x86-64 first-stage format, written here from the architecture's facts. */
+#define S1_P    (1ULL << 0)
+#define S1_RW   (1ULL << 1)
+#define S1_US   (1ULL << 2)
+#define S1_A    (1ULL << 5)
+#define S1_D    (1ULL << 6)
+#define S1_PS   (1ULL << 7)
+#define S1_XD   (1ULL << 63)
+#define S1_ADDR 0x000FFFFFFFFFF000ULL
+#define S1_TABLE (S1_P | S1_RW | S1_US)
+#define S1_LEAF  (S1_P | S1_RW | S1_US)
+
+#define GUEST_GPA  0x200000ULL     /* guest RAM: GPA [2M, 2M + size), 2M aligned */
+#define GUEST_SIZE (4 * SZ_2M)
+
+/* A guest: RAM backed by a host buffer and mapped RW in a NEST_PARENT domain, a bump allocator
+ * of 4K pages in it, and a stage-1 table built there. */
+struct guest {
+	struct mock_iommu *iommu;
+	struct mock_domain *s2;
+	struct mock_domain *s1;
+	unsigned char *ram;
+	uint64_t next;
+	uint64_t root;
+	unsigned int levels;
+};
+
+static uint64_t *g_host(struct guest *g, uint64_t gpa)
+{
+	cr_assert(gpa >= GUEST_GPA && gpa < GUEST_GPA + GUEST_SIZE, "gpa %#llx",
+		  (unsigned long long)gpa);
+	return (uint64_t *)(void *)(g->ram + (gpa - GUEST_GPA));
+}
+
+static uint64_t g_page(struct guest *g)
+{
+	uint64_t gpa = GUEST_GPA + g->next;
+
+	g->next += SZ_4K;
+	cr_assert_leq(g->next, GUEST_SIZE);
+	return gpa;
+}
+
+static void guest_setup_caps(struct guest *g, unsigned int addr_width, uint64_t s2_sizes,
+			     unsigned int s2_flags)
+{
+	struct mock_iommu_caps caps = {
+		.name = "viommu", .pgsize_bitmap = s2_sizes, .ias_bits = 57, .pasid_bits = 20,
+		.nesting = true, .dirty_tracking = true,
+	};
+	struct mock_s1_config cfg = { .format = MOCK_S1_VTD, .addr_width = addr_width };
+
+	memset(g, 0, sizeof(*g));
+	g->iommu = new_iommu_caps(&caps);
+	cr_assert_eq(mock_domain_alloc_paging_flags(g->iommu, 0,
+						    MOCK_DOMAIN_NEST_PARENT | s2_flags, &g->s2), 0);
+	g->ram = xaligned(SZ_2M, GUEST_SIZE);
+	cr_assert_eq(mock_domain_map(g->s2, GUEST_GPA, (uintptr_t)g->ram, GUEST_SIZE, RW, 0), 0);
+	g->levels = addr_width == 57 ? 5 : 4;
+	g->root = g_page(g);
+	cfg.pgtbl_addr = g->root;
+	cr_assert_eq(mock_domain_alloc_nested(g->s2, &cfg, &g->s1), 0);
+}
+
+static void guest_setup(struct guest *g, unsigned int addr_width)
+{
+	guest_setup_caps(g, addr_width, ALL_SIZES, 0);
+}
+
+static void guest_teardown(struct guest *g)
+{
+	mock_domain_free(g->s1);
+	mock_domain_free(g->s2);
+	mock_iommu_destroy(g->iommu);
+	free(g->ram);
+}
+
+/* The entry for gva at `level`, creating missing tables above it (P|RW|US). */
+static uint64_t *g_entry(struct guest *g, uint64_t gva, unsigned int level)
+{
+	uint64_t table = g->root;
+
+	for (unsigned int l = g->levels - 1;; l--) {
+		uint64_t *e = g_host(g, table + ((gva >> (12 + 9 * l)) & 511) * 8);
+
+		if (l == level)
+			return e;
+		if (!(*e & S1_P))
+			*e = g_page(g) | S1_TABLE;
+		table = *e & S1_ADDR;
+	}
+}
+
+/* Map gva -> gpa with a 4K, 2M or 1G stage-1 leaf carrying `bits`; returns the leaf entry. */
+static uint64_t *g_map(struct guest *g, uint64_t gva, uint64_t gpa, uint64_t size, uint64_t bits)
+{
+	unsigned int level = size == SZ_4K ? 0 : size == SZ_2M ? 1 : 2;
+	uint64_t *e = g_entry(g, gva, level);
+
+	*e = gpa | bits | (level ? S1_PS : 0);
+	return e;
+}
+
+static void *g_ptr(struct guest *g, uint64_t gpa)
+{
+	return g->ram + (gpa - GUEST_GPA);
+}
+
+#define GVA 0x7f1234567000ULL
+
+Test(nested, four_level_walk_translates_to_host_memory)
+{
+	struct guest g;
+	uint64_t data, pa, sz;
+	unsigned char buf[32];
+	struct mock_fault f;
+	int prot;
+
+	guest_setup(&g, 48);
+	data = g_page(&g);
+	g_map(&g, GVA, data, SZ_4K, S1_LEAF);
+	cr_assert_eq(xlate(g.s1, 0, GVA + 0x123, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(pa, (uintptr_t)g_ptr(&g, data) + 0x123);
+	cr_assert_eq(mock_domain_iova_to_phys(g.s1, GVA + 0x10, &pa, &prot, &sz), 0);
+	cr_assert_eq(pa, (uintptr_t)g_ptr(&g, data) + 0x10);
+	cr_assert_eq(prot & RW, RW);
+	cr_assert_eq(sz, SZ_4K);
+	/* DMA through both stages lands in the guest page */
+	memcpy(buf, "through two stages", 19);
+	cr_assert_eq(mock_domain_dma(g.s1, 0, GVA + 0x800, buf, 19, MOCK_DMA_WRITE, &f), 0);
+	cr_assert_str_eq((char *)g_ptr(&g, data) + 0x800, "through two stages");
+	/* the parent's own translation of the same GPA is unaffected */
+	cr_assert_eq(xlate(g.s2, 0, data, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(pa, (uintptr_t)g_ptr(&g, data));
+	guest_teardown(&g);
+}
+
+Test(nested, huge_stage1_leaves_combine_with_stage2)
+{
+	struct guest g;
+	struct mock_iotlb_stats st;
+	uint64_t pa, sz;
+
+	/* stage 2 with 4K leaves only: a 2M stage-1 leaf is cached as 4K blocks */
+	guest_setup_caps(&g, 48, SZ_4K, 0);
+	g_map(&g, 0x40000000, GUEST_GPA + SZ_2M, SZ_2M, S1_LEAF);
+	cr_assert_eq(xlate(g.s1, 0, 0x40000000 + 0x12345, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(pa, (uintptr_t)g_ptr(&g, GUEST_GPA + SZ_2M) + 0x12345);
+	cr_assert_eq(xlate(g.s1, 0, 0x40000000 + 0x12fff, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(xlate(g.s1, 0, 0x40000000 + 0x13000, MOCK_DMA_READ, &pa, NULL), 0);
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.misses, 2);
+	cr_assert_eq(st.hits, 1);
+	cr_assert_eq(mock_domain_iova_to_phys(g.s1, 0x40000000, NULL, NULL, &sz), 0);
+	cr_assert_eq(sz, SZ_4K);
+	guest_teardown(&g);
+
+	/* stage 2 with 1G leaves (never dereferenced: FAKE_PA) under a 1G stage-1 leaf */
+	guest_setup(&g, 48);
+	cr_assert_eq(mock_domain_map(g.s2, 4 * SZ_1G, FAKE_PA, SZ_1G, RW, 0), 0);
+	g_map(&g, 7 * SZ_1G, 4 * SZ_1G, SZ_1G, S1_LEAF);
+	cr_assert_eq(xlate(g.s1, 0, 7 * SZ_1G + 0x3456789, MOCK_DMA_WRITE, &pa, NULL), 0);
+	cr_assert_eq(pa, FAKE_PA + 0x3456789);
+	cr_assert_eq(mock_domain_iova_to_phys(g.s1, 7 * SZ_1G, NULL, NULL, &sz), 0);
+	cr_assert_eq(sz, SZ_1G);
+	cr_assert_eq(xlate(g.s1, 0, 8 * SZ_1G - 1, MOCK_DMA_READ, &pa, NULL), 0);
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.misses, 1, "one combined 1G entry");
+	cr_assert_eq(st.hits, 1);
+	guest_teardown(&g);
+}
+
+Test(nested, guest_edit_is_stale_until_invalidation)
+{
+	struct guest g;
+	struct mock_iotlb_stats st;
+	uint64_t old_data, new_data, pa, *leaf;
+	bool stale = false;
+
+	guest_setup(&g, 48);
+	old_data = g_page(&g);
+	new_data = g_page(&g);
+	leaf = g_map(&g, GVA, old_data, SZ_4K, S1_LEAF);
+	cr_assert_eq(xlate(g.s1, 5, GVA, MOCK_DMA_READ, &pa, &stale), 0);
+	cr_assert_not(stale);
+	/* the guest retargets its leaf without invalidating */
+	*leaf = new_data | S1_LEAF;
+	for (int i = 1; i <= 2; i++) {
+		cr_assert_eq(xlate(g.s1, 5, GVA + 8, MOCK_DMA_READ, &pa, &stale), 0);
+		cr_assert_eq(pa, (uintptr_t)g_ptr(&g, old_data) + 8, "the IOTLB still answers");
+		cr_assert(stale);
+		stats_of(g.s1, &st);
+		cr_assert_eq(st.stale_hits, (uint64_t)i);
+	}
+	/* the software walk already sees the new leaf */
+	cr_assert_eq(mock_domain_iova_to_phys(g.s1, GVA, &pa, NULL, NULL), 0);
+	cr_assert_eq(pa, (uintptr_t)g_ptr(&g, new_data));
+	/* an invalidation for another PASID or another range changes nothing */
+	mock_domain_iotlb_invalidate(g.s1, 6, GVA, SZ_4K);
+	mock_domain_iotlb_invalidate(g.s1, 5, GVA + SZ_4K, SZ_4K);
+	cr_assert_eq(xlate(g.s1, 5, GVA, MOCK_DMA_READ, &pa, &stale), 0);
+	cr_assert_eq(pa, (uintptr_t)g_ptr(&g, old_data));
+	cr_assert(stale);
+	/* the guest's invalidation */
+	mock_domain_iotlb_invalidate(g.s1, 5, GVA, SZ_4K);
+	cr_assert_eq(xlate(g.s1, 5, GVA, MOCK_DMA_READ, &pa, &stale), 0);
+	cr_assert_eq(pa, (uintptr_t)g_ptr(&g, new_data));
+	cr_assert_not(stale);
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.stale_hits, 3);
+	cr_assert_eq(st.invalidations, 3);
+	cr_assert_eq(st.entries_dropped, 1);
+	/* PASID_ANY and the whole-domain form */
+	cr_assert_eq(xlate(g.s1, 7, GVA, MOCK_DMA_READ, &pa, NULL), 0);
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.entries, 2);
+	mock_domain_iotlb_invalidate(g.s1, MOCK_PASID_ANY, GVA, SZ_4K);
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.entries, 0);
+	cr_assert_eq(xlate(g.s1, 7, GVA, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(xlate(g.s1, 8, GVA, MOCK_DMA_READ, &pa, NULL), 0);
+	mock_domain_iotlb_invalidate(g.s1, 7, 0, UINT64_MAX);
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.entries, 1, "only PASID 7 dropped");
+	mock_domain_iotlb_invalidate(g.s1, MOCK_PASID_ANY, 0, UINT64_MAX);
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.entries, 0);
+	guest_teardown(&g);
+}
+
+static enum mock_fault_reason nested_fault(struct guest *g, uint64_t iova, enum mock_dma_dir dir)
+{
+	struct mock_fault f;
+	uint64_t pa = 0;
+
+	memset(&f, 0, sizeof(f));
+	cr_assert_eq(mock_domain_translate(g->s1, 3, iova, dir, &pa, NULL, &f), -EFAULT,
+		     "iova %#llx translated", (unsigned long long)iova);
+	cr_assert_eq(f.iova, iova);
+	cr_assert_eq(f.pasid, 3);
+	cr_assert_eq(f.dir, dir);
+	return f.reason;
+}
+
+Test(nested, stage1_not_present_and_permission_faults)
+{
+	struct guest g;
+	uint64_t data = 0, pa, *e;
+	const uint64_t base = 0x10000000;   /* one PT for all the cases */
+
+	guest_setup(&g, 48);
+	data = g_page(&g);
+	/* nothing at all: the PML4E is not present */
+	cr_assert_eq(nested_fault(&g, GVA, MOCK_DMA_READ), MOCK_FAULT_S1_NOT_PRESENT);
+	/* tables down to the PT, but no leaf */
+	g_map(&g, base, data, SZ_4K, S1_LEAF);
+	cr_assert_eq(nested_fault(&g, base + SZ_4K, MOCK_DMA_READ), MOCK_FAULT_S1_NOT_PRESENT);
+	/* read-only leaf: reads pass, writes are stage-1 permission faults */
+	g_map(&g, base + 2 * SZ_4K, data, SZ_4K, S1_P | S1_US);
+	cr_assert_eq(xlate(g.s1, 3, base + 2 * SZ_4K, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(nested_fault(&g, base + 2 * SZ_4K, MOCK_DMA_WRITE), MOCK_FAULT_S1_PERMISSION,
+		     "a cached read-only translation");
+	/* supervisor-only leaf: a (user) DMA may not touch it at all */
+	g_map(&g, base + 3 * SZ_4K, data, SZ_4K, S1_P | S1_RW);
+	cr_assert_eq(nested_fault(&g, base + 3 * SZ_4K, MOCK_DMA_READ), MOCK_FAULT_S1_PERMISSION);
+	/* XD is irrelevant to DMA */
+	g_map(&g, base + 4 * SZ_4K, data, SZ_4K, S1_LEAF | S1_XD);
+	cr_assert_eq(xlate(g.s1, 3, base + 4 * SZ_4K, MOCK_DMA_WRITE, &pa, NULL), 0);
+	/* R/W clear in an upper level (the PDE) forbids writes below it */
+	g_map(&g, base + SZ_2M, data, SZ_4K, S1_LEAF);
+	e = g_entry(&g, base + SZ_2M, 1);
+	*e &= ~S1_RW;
+	cr_assert_eq(nested_fault(&g, base + SZ_2M, MOCK_DMA_WRITE), MOCK_FAULT_S1_PERMISSION);
+	cr_assert_eq(xlate(g.s1, 3, base + SZ_2M + 8, MOCK_DMA_READ, &pa, NULL), 0);
+	/* the output GPA is not mapped in stage 2: a stage-2 not-present fault */
+	g_map(&g, base + 5 * SZ_4K, 64 * SZ_1G, SZ_4K, S1_LEAF);
+	cr_assert_eq(nested_fault(&g, base + 5 * SZ_4K, MOCK_DMA_READ), MOCK_FAULT_NOT_PRESENT);
+	/* stage 2 maps the output read-only: writes are stage-2 permission faults */
+	cr_assert_eq(mock_domain_map(g.s2, 64 * SZ_1G, (uintptr_t)g_ptr(&g, data), SZ_4K,
+				     MOCK_PROT_READ, 0), 0);
+	mock_domain_iotlb_invalidate(g.s1, MOCK_PASID_ANY, 0, UINT64_MAX);
+	cr_assert_eq(xlate(g.s1, 3, base + 5 * SZ_4K, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(nested_fault(&g, base + 5 * SZ_4K, MOCK_DMA_WRITE), MOCK_FAULT_PERMISSION);
+	/* PS in a PML4E is reserved */
+	e = g_entry(&g, 1ULL << 40, 3);
+	*e = (GUEST_GPA + SZ_1G) | S1_LEAF | S1_PS;
+	cr_assert_eq(nested_fault(&g, 1ULL << 40, MOCK_DMA_READ), MOCK_FAULT_S1_NOT_PRESENT);
+	/* beyond the 48-bit input width */
+	cr_assert_eq(nested_fault(&g, 1ULL << 48, MOCK_DMA_READ), MOCK_FAULT_OUT_OF_RANGE);
+	guest_teardown(&g);
+}
+
+Test(nested, stage1_table_outside_parent_is_a_walk_fault)
+{
+	struct guest g;
+	uint64_t data, *pde;
+
+	guest_setup(&g, 48);
+	data = g_page(&g);
+	g_map(&g, GVA, data, SZ_4K, S1_LEAF);
+	/* point the PDE at a GPA that the parent does not map */
+	pde = g_entry(&g, GVA, 1);
+	*pde = (32 * SZ_1G) | S1_TABLE;
+	cr_assert_eq(nested_fault(&g, GVA, MOCK_DMA_READ), MOCK_FAULT_S1_WALK);
+	/* or a GPA the parent maps without read permission */
+	cr_assert_eq(mock_domain_map(g.s2, 32 * SZ_1G, (uintptr_t)g_ptr(&g, g_page(&g)), SZ_4K,
+				     MOCK_PROT_WRITE, 0), 0);
+	cr_assert_eq(nested_fault(&g, GVA, MOCK_DMA_READ), MOCK_FAULT_S1_WALK);
+	/* and a root that is not in guest RAM at all */
+	struct mock_s1_config cfg = { .format = MOCK_S1_VTD, .pgtbl_addr = 16 * SZ_1G,
+				      .addr_width = 48 };
+	struct mock_domain *lost;
+	struct mock_fault f;
+	uint64_t pa;
+
+	cr_assert_eq(mock_domain_alloc_nested(g.s2, &cfg, &lost), 0);
+	cr_assert_eq(mock_domain_translate(lost, 0, GVA, MOCK_DMA_READ, &pa, NULL, &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_S1_WALK);
+	mock_domain_free(lost);
+	guest_teardown(&g);
+}
+
+Test(nested, walk_sets_accessed_and_dirty_in_guest_entries)
+{
+	struct guest g;
+	uint64_t data, pa, *leaf, *path[4];
+	struct mock_iotlb_stats st;
+
+	guest_setup(&g, 48);
+	data = g_page(&g);
+	leaf = g_map(&g, GVA, data, SZ_4K, S1_LEAF);
+	for (unsigned int l = 0; l < 4; l++) {
+		path[l] = g_entry(&g, GVA, l);
+		cr_assert_eq(*path[l] & (S1_A | S1_D), 0);
+	}
+	cr_assert_eq(path[0], leaf);
+	cr_assert_eq(xlate(g.s1, 0, GVA, MOCK_DMA_READ, &pa, NULL), 0);
+	for (unsigned int l = 0; l < 4; l++)
+		cr_assert_eq(*path[l] & (S1_A | S1_D), S1_A, "level %u after a read", l);
+	/* a write through the (clean) cached entry walks again to set D in the leaf only */
+	cr_assert_eq(xlate(g.s1, 0, GVA, MOCK_DMA_WRITE, &pa, NULL), 0);
+	cr_assert_eq(*leaf & S1_D, S1_D);
+	for (unsigned int l = 1; l < 4; l++)
+		cr_assert_eq(*path[l] & S1_D, 0, "no D above the leaf");
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.hits, 1);
+	cr_assert_eq(st.misses, 1);
+	cr_assert_eq(st.entries, 1);
+	/* now the entry is dirty: a write hit needs no walk (D cleared by the guest stays clear) */
+	*leaf &= ~S1_D;
+	cr_assert_eq(xlate(g.s1, 0, GVA, MOCK_DMA_WRITE, &pa, NULL), 0);
+	cr_assert_eq(*leaf & S1_D, 0);
+	/* a write refused by stage 1 sets no D */
+	uint64_t *ro = g_map(&g, GVA + SZ_4K, data, SZ_4K, S1_P | S1_US);
+	cr_assert_eq(nested_fault(&g, GVA + SZ_4K, MOCK_DMA_WRITE), MOCK_FAULT_S1_PERMISSION);
+	cr_assert_eq(*ro & (S1_A | S1_D), S1_A);
+	/* a not-present walk changes nothing */
+	uint64_t *pde = g_entry(&g, GVA + 4 * SZ_2M, 1);
+	cr_assert_eq(nested_fault(&g, GVA + 4 * SZ_2M, MOCK_DMA_READ), MOCK_FAULT_S1_NOT_PRESENT);
+	cr_assert_eq(*pde, 0);
+	/* a 2M leaf gets its D too */
+	uint64_t *big = g_map(&g, 0x80000000, GUEST_GPA + SZ_2M, SZ_2M, S1_LEAF);
+	cr_assert_eq(xlate(g.s1, 0, 0x80000000 + 0x1234, MOCK_DMA_WRITE, &pa, NULL), 0);
+	cr_assert_eq(*big & (S1_A | S1_D | S1_PS), S1_A | S1_D | S1_PS);
+	guest_teardown(&g);
+}
+
+Test(nested, accessed_update_needs_stage2_write)
+{
+	struct guest g;
+	uint64_t data, pt_gpa, pa;
+	struct mock_iotlb_gather gth;
+
+	guest_setup(&g, 48);
+	data = GUEST_GPA + 2 * SZ_2M;   /* outside the 2M made read-only below */
+	g_map(&g, GVA, data, SZ_4K, S1_LEAF);
+	/* remap the page holding the PT read-only in stage 2 */
+	pt_gpa = *g_entry(&g, GVA, 1) & S1_ADDR;
+	mock_iotlb_gather_init(&gth);
+	cr_assert_eq(mock_domain_unmap(g.s2, pt_gpa, SZ_4K, &gth), SZ_2M,
+		     "the 2M stage-2 leaf holding it goes");
+	mock_domain_iotlb_sync(g.s2, &gth);
+	cr_assert_eq(mock_domain_map(g.s2, pt_gpa & ~(SZ_2M - 1),
+				     (uintptr_t)g_ptr(&g, pt_gpa & ~(SZ_2M - 1)), SZ_2M,
+				     MOCK_PROT_READ, SZ_4K), 0);
+	cr_assert_eq(nested_fault(&g, GVA, MOCK_DMA_READ), MOCK_FAULT_S1_WALK);
+	/* with A already set by the guest (the tables share that read-only 2M) no update is
+	 * needed; a write would need D, which cannot be written */
+	for (unsigned int l = 0; l < 4; l++)
+		*g_entry(&g, GVA, l) |= S1_A;
+	cr_assert_eq(xlate(g.s1, 0, GVA, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(nested_fault(&g, GVA, MOCK_DMA_WRITE), MOCK_FAULT_S1_WALK);
+	guest_teardown(&g);
+}
+
+Test(nested, parent_unmap_invalidates_children)
+{
+	struct guest g;
+	struct mock_domain *other;
+	struct mock_iotlb_gather gth;
+	struct mock_iotlb_stats st;
+	struct mock_s1_config cfg = { .format = MOCK_S1_VTD, .addr_width = 48 };
+	uint64_t data, pa;
+
+	guest_setup(&g, 48);
+	cfg.pgtbl_addr = g.root;
+	cr_assert_eq(mock_domain_alloc_nested(g.s2, &cfg, &other), 0);   /* a second child */
+	data = GUEST_GPA + 3 * SZ_2M;
+	g_map(&g, GVA, data, SZ_4K, S1_LEAF);
+	cr_assert_eq(xlate(g.s1, 1, GVA, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(xlate(other, 2, GVA, MOCK_DMA_READ, &pa, NULL), 0);
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.entries, 1);
+	/* unmapping without a sync leaves the children's combined entries (stale) */
+	mock_iotlb_gather_init(&gth);
+	cr_assert_eq(mock_domain_unmap(g.s2, data, SZ_2M, &gth), SZ_2M);
+	cr_assert_eq(xlate(g.s1, 1, GVA, MOCK_DMA_READ, &pa, NULL), 0);
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.stale_hits, 1);
+	/* the parent's sync drops them in every child */
+	mock_domain_iotlb_sync(g.s2, &gth);
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.entries, 0);
+	cr_assert_eq(st.invalidations, 1);
+	stats_of(other, &st);
+	cr_assert_eq(st.entries, 0);
+	cr_assert_eq(nested_fault(&g, GVA, MOCK_DMA_READ), MOCK_FAULT_NOT_PRESENT);
+	/* flush_all of the parent too */
+	cr_assert_eq(mock_domain_map(g.s2, data, (uintptr_t)g_ptr(&g, data), SZ_2M, RW, 0), 0);
+	cr_assert_eq(xlate(other, 2, GVA, MOCK_DMA_READ, &pa, NULL), 0);
+	mock_domain_flush_all(g.s2);
+	stats_of(other, &st);
+	cr_assert_eq(st.entries, 0);
+	mock_domain_free(other);
+	guest_teardown(&g);
+}
+
+Test(nested, five_level_walk)
+{
+	struct guest g;
+	const uint64_t gva = (1ULL << 56) | (0x1a5ULL << 48) | 0x3000;   /* needs the PML5 */
+	uint64_t data, pa, *pml5e;
+
+	guest_setup(&g, 57);
+	data = g_page(&g);
+	g_map(&g, gva, data, SZ_4K, S1_LEAF);
+	cr_assert_eq(mock_domain_aperture_end(g.s1), (1ULL << 57) - 1);
+	cr_assert_eq(xlate(g.s1, 0, gva + 0x42, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(pa, (uintptr_t)g_ptr(&g, data) + 0x42);
+	pml5e = g_entry(&g, gva, 4);
+	cr_assert_eq(*pml5e & (S1_P | S1_A), S1_P | S1_A);
+	/* the same low 48 bits with another PML5 index are not mapped */
+	cr_assert_eq(nested_fault(&g, gva & ((1ULL << 48) - 1), MOCK_DMA_READ),
+		     MOCK_FAULT_S1_NOT_PRESENT);
+	cr_assert_eq(nested_fault(&g, 1ULL << 57, MOCK_DMA_READ), MOCK_FAULT_OUT_OF_RANGE);
+	guest_teardown(&g);
+}
+
+Test(nested, stage2_with_2k_granule)
+{
+	struct guest g;
+	struct mock_iotlb_stats st;
+	unsigned char buf[4096], *half;
+	struct mock_fault f;
+	uint64_t data, sz;
+
+	guest_setup_caps(&g, 48, SZ_2K | SZ_1M, 0);
+	/* one guest 4K page whose two 2K halves are swapped in host memory */
+	data = g_page(&g);
+	half = g_ptr(&g, g_page(&g));
+	cr_assert_eq(mock_domain_map(g.s2, 64 * SZ_1G, (uintptr_t)half + SZ_2K, SZ_2K, RW, 0), 0);
+	cr_assert_eq(mock_domain_map(g.s2, 64 * SZ_1G + SZ_2K, (uintptr_t)half, SZ_2K, RW, 0), 0);
+	g_map(&g, GVA, 64 * SZ_1G, SZ_4K, S1_LEAF);
+	g_map(&g, GVA + SZ_4K, data, SZ_4K, S1_LEAF);
+	for (unsigned int i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i / SZ_2K + 1);
+	cr_assert_eq(mock_domain_dma(g.s1, 0, GVA, buf, sizeof(buf), MOCK_DMA_WRITE, &f), 0);
+	cr_assert_eq(half[0], 2);
+	cr_assert_eq(half[SZ_2K], 1);
+	cr_assert_eq(mock_domain_iova_to_phys(g.s1, GVA + SZ_2K, NULL, NULL, &sz), 0);
+	cr_assert_eq(sz, SZ_2K, "the combined block is the smaller leaf");
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.misses, 2, "one entry per 2K block");
+	/* guest RAM is mapped with 1M stage-2 leaves: a 4K block there */
+	cr_assert_eq(mock_domain_iova_to_phys(g.s1, GVA + SZ_4K, NULL, NULL, &sz), 0);
+	cr_assert_eq(sz, SZ_4K);
+	guest_teardown(&g);
+}
+
+struct nested_thread {
+	struct guest *g;
+	uint32_t pasid;
+	int errors;
+};
+
+static void *nested_worker(void *arg)
+{
+	struct nested_thread *t = arg;
+
+	for (unsigned int i = 0; i < 20000; i++) {
+		uint64_t off = (uint64_t)(i % 300) * SZ_4K, pa = 0;
+
+		if (xlate(t->g->s1, t->pasid, GVA + off, i & 1 ? MOCK_DMA_WRITE : MOCK_DMA_READ, &pa,
+			  NULL) || pa != (uintptr_t)g_ptr(t->g, GUEST_GPA + SZ_2M + off))
+			t->errors++;
+	}
+	return NULL;
+}
+
+Test(nested, concurrent_translations_are_consistent)
+{
+	struct guest g;
+	struct nested_thread t[3];
+	pthread_t th[3];
+	struct mock_iotlb_stats st;
+
+	guest_setup(&g, 48);
+	for (uint64_t i = 0; i < 300; i++)
+		g_map(&g, GVA + i * SZ_4K, GUEST_GPA + SZ_2M + i * SZ_4K, SZ_4K, S1_LEAF);
+	for (int i = 0; i < 3; i++) {
+		t[i] = (struct nested_thread){ .g = &g, .pasid = (uint32_t)i % 2 };
+		cr_assert_eq(pthread_create(&th[i], NULL, nested_worker, &t[i]), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(t[i].errors, 0);
+	}
+	stats_of(g.s1, &st);
+	cr_assert_eq(st.hits + st.misses, 60000);
+	cr_assert_eq(st.stale_hits, 0);
+	for (uint64_t i = 0; i < 300; i++)
+		cr_assert_eq(*g_entry(&g, GVA + i * SZ_4K, 0) & (S1_A | S1_D), S1_A | S1_D);
+	guest_teardown(&g);
+}
+
+Test(nested, freeing_a_parent_with_children_is_deferred)
+{
+	struct guest g;
+	struct mock_iommu_debug dbg;
+	struct mock_domain *late = (void *)1;
+	struct mock_s1_config cfg = { .format = MOCK_S1_VTD, .addr_width = 48 };
+	uint64_t data, pa;
+
+	guest_setup(&g, 48);
+	data = g_page(&g);
+	g_map(&g, GVA, data, SZ_4K, S1_LEAF);
+	mock_domain_free(g.s2);   /* caller error: a child is alive */
+	mock_iommu_debug_stats(g.iommu, &dbg);
+	cr_assert_eq(dbg.busy_domain_frees, 1);
+	cr_assert_eq(dbg.pending_frees, 1);
+	cr_assert_eq(dbg.domains, 2);
+	/* the child keeps translating through it; no new child may join */
+	cr_assert_eq(xlate(g.s1, 0, GVA, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(pa, (uintptr_t)g_ptr(&g, data));
+	cfg.pgtbl_addr = g.root;
+	cr_assert_eq(mock_domain_alloc_nested(g.s2, &cfg, &late), -EINVAL);
+	cr_assert_null(late);
+	/* the last child takes the parent with it */
+	mock_domain_free(g.s1);
+	mock_iommu_debug_stats(g.iommu, &dbg);
+	cr_assert_eq(dbg.domains, 0);
+	cr_assert_eq(dbg.pending_frees, 0);
+	mock_iommu_destroy(g.iommu);
+	free(g.ram);
+}
+
+Test(nested, enomem_fail_nth_nested_alloc)
+{
+	struct guest g;
+	int64_t live0;
+	unsigned int n;
+
+	guest_setup(&g, 48);
+	live0 = ioasid_alloc_live();
+	for (n = 1;; n++) {
+		struct mock_s1_config cfg = { .format = MOCK_S1_VTD, .pgtbl_addr = g.root,
+					      .addr_width = 48 };
+		struct mock_domain *d = NULL;
+		int ret;
+
+		cr_assert_lt(n, 10);
+		ioasid_fail_nth_set(n);
+		ret = mock_domain_alloc_nested(g.s2, &cfg, &d);
+		ioasid_fail_nth_set(0);
+		if (!ret) {
+			mock_domain_free(d);
+			break;
+		}
+		cr_assert_eq(ret, -ENOMEM);
+		cr_assert_null(d);
+		cr_assert_eq(ioasid_alloc_live(), live0);
+	}
+	cr_assert_eq(n, 2, "one allocation");
+	cr_assert_eq(ioasid_alloc_live(), live0);
+	guest_teardown(&g);
+}
+
+/* ==== dirty tracking ========================================================================= */
+
+static struct mock_domain *new_dirty_domain(struct mock_iommu **iommu)
+{
+	struct mock_iommu_caps caps = { .name = "d", .pgsize_bitmap = ALL_SIZES, .ias_bits = 48,
+					.dirty_tracking = true };
+	struct mock_domain *dom = NULL;
+
+	*iommu = new_iommu_caps(&caps);
+	cr_assert_eq(mock_domain_alloc_paging_flags(*iommu, 0, MOCK_DOMAIN_DIRTY, &dom), 0);
+	return dom;
+}
+
+struct dirty_seen {
+	uint64_t iova[8], len[8];
+	unsigned int n;
+};
+
+static void dirty_seen_cb(void *arg, uint64_t iova, uint64_t len)
+{
+	struct dirty_seen *s = arg;
+
+	cr_assert_lt(s->n, 8);
+	s->iova[s->n] = iova;
+	s->len[s->n++] = len;
+}
+
+static unsigned int read_dirty(struct mock_domain *dom, uint64_t iova, uint64_t len,
+			       bool no_clear, struct dirty_seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	cr_assert_eq(mock_domain_read_and_clear_dirty(dom, iova, len, no_clear, dirty_seen_cb, s),
+		     0);
+	return s->n;
+}
+
+Test(dirty, tracking_on_off_with_dma_writes)
+{
+	struct mock_iommu *iommu;
+	struct mock_domain *dom = new_dirty_domain(&iommu);
+	unsigned char *mem = xaligned(SZ_4K, 4 * SZ_4K), buf[16] = "dirty";
+	struct dirty_seen s;
+	struct mock_fault f;
+
+	cr_assert_eq(mock_domain_map(dom, 0x10000, (uintptr_t)mem, 4 * SZ_4K, RW, 0), 0);
+	cr_assert_not(mock_domain_dirty_tracking(dom));
+	cr_assert_eq(mock_domain_read_and_clear_dirty(dom, 0, SZ_1G, false, dirty_seen_cb, &s),
+		     -EINVAL, "tracking is off");
+	/* off: writes leave no D */
+	cr_assert_eq(mock_domain_dma(dom, 0, 0x10000, buf, 5, MOCK_DMA_WRITE, &f), 0);
+	cr_assert_eq(mock_domain_set_dirty_tracking(dom, true), 0);
+	cr_assert(mock_domain_dirty_tracking(dom));
+	cr_assert_eq(read_dirty(dom, 0, SZ_1G, false, &s), 0);
+	/* on: a write to page 2 (a miss) dirties it; reads dirty nothing */
+	cr_assert_eq(mock_domain_dma(dom, 0, 0x12010, buf, 5, MOCK_DMA_WRITE, &f), 0);
+	cr_assert_eq(mock_domain_dma(dom, 0, 0x13000, buf, 5, MOCK_DMA_READ, &f), 0);
+	cr_assert_eq(read_dirty(dom, 0, SZ_1G, true, &s), 1);
+	cr_assert_eq(s.iova[0], 0x12000);
+	cr_assert_eq(s.len[0], SZ_4K);
+	cr_assert_eq(read_dirty(dom, 0, SZ_1G, true, &s), 1, "no_clear keeps it");
+	cr_assert_eq(read_dirty(dom, 0x12000, SZ_4K, false, &s), 1);
+	cr_assert_eq(read_dirty(dom, 0, SZ_1G, false, &s), 0, "cleared");
+	/* the next write to it (its IOTLB entry was dropped with the clear) marks it again */
+	cr_assert_eq(mock_domain_dma(dom, 0, 0x12000, buf, 1, MOCK_DMA_WRITE, &f), 0);
+	cr_assert_eq(read_dirty(dom, 0, SZ_1G, false, &s), 1);
+	/* off again: nothing marked */
+	cr_assert_eq(mock_domain_set_dirty_tracking(dom, false), 0);
+	cr_assert_eq(mock_domain_dma(dom, 0, 0x11000, buf, 1, MOCK_DMA_WRITE, &f), 0);
+	cr_assert_eq(mock_domain_set_dirty_tracking(dom, true), 0);
+	cr_assert_eq(read_dirty(dom, 0, SZ_1G, false, &s), 0);
+	cr_assert_eq(mock_domain_read_and_clear_dirty(dom, 0, 0, false, NULL, NULL), -EINVAL);
+	mock_domain_free(dom);
+	mock_iommu_destroy(iommu);
+	free(mem);
+}
+
+Test(dirty, write_through_clean_cached_entry_marks_dirty)
+{
+	struct mock_iommu *iommu;
+	struct mock_domain *dom = new_dirty_domain(&iommu);
+	struct mock_iotlb_stats st;
+	struct dirty_seen s;
+	uint64_t pa;
+
+	cr_assert_eq(mock_domain_map(dom, SZ_2M, FAKE_PA, SZ_2M, RW, 0), 0);
+	/* cached by a read, and by a write while tracking was off: both without D */
+	cr_assert_eq(xlate(dom, 0, SZ_2M, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(xlate(dom, 0, SZ_2M + SZ_4K, MOCK_DMA_WRITE, &pa, NULL), 0);
+	cr_assert_eq(mock_domain_set_dirty_tracking(dom, true), 0);
+	cr_assert_eq(read_dirty(dom, 0, SZ_1G, false, &s), 0);
+	cr_assert_eq(xlate(dom, 0, SZ_2M + 0x5000, MOCK_DMA_WRITE, &pa, NULL), 0);
+	cr_assert_eq(pa, FAKE_PA + 0x5000);
+	stats_of(dom, &st);
+	cr_assert_eq(st.misses, 1);
+	cr_assert_eq(st.hits, 2, "the re-walk is still a hit");
+	cr_assert_eq(st.entries, 1);
+	cr_assert_eq(st.stale_hits, 0);
+	/* reported clipped to the range asked for */
+	cr_assert_eq(read_dirty(dom, SZ_2M + 0x3000, 0x2000, true, &s), 1);
+	cr_assert_eq(s.iova[0], SZ_2M + 0x3000);
+	cr_assert_eq(s.len[0], 0x2000);
+	cr_assert_eq(read_dirty(dom, 0, SZ_1G, false, &s), 1);
+	cr_assert_eq(s.iova[0], SZ_2M);
+	cr_assert_eq(s.len[0], SZ_2M);
+	stats_of(dom, &st);
+	cr_assert_eq(st.entries, 0, "the clear dropped the dirty entry");
+	cr_assert_eq(xlate(dom, 0, SZ_2M, MOCK_DMA_WRITE, &pa, NULL), 0);
+	cr_assert_eq(read_dirty(dom, 0, SZ_1G, false, &s), 1);
+	mock_domain_free(dom);
+	mock_iommu_destroy(iommu);
+}
+
+Test(dirty, set_dirty_marks_a_leaf)
+{
+	struct mock_iommu *iommu;
+	struct mock_domain *dom = new_dirty_domain(&iommu);
+	struct dirty_seen s;
+
+	cr_assert_eq(mock_domain_map(dom, 0x40000, FAKE_PA, 2 * SZ_4K, RW, 0), 0);
+	cr_assert_eq(mock_domain_set_dirty(dom, 0x41234), 0, "tracking off is fine");
+	cr_assert_eq(mock_domain_set_dirty(dom, 0x50000), -ENOENT);
+	cr_assert_eq(mock_domain_set_dirty_tracking(dom, true), 0);
+	cr_assert_eq(read_dirty(dom, 0, SZ_1G, false, &s), 1);
+	cr_assert_eq(s.iova[0], 0x41000);
+	mock_domain_free(dom);
+	mock_iommu_destroy(iommu);
+}
+
+Test(dirty, nested_writes_dirty_the_parent)
+{
+	struct guest g;
+	struct dirty_seen s;
+	uint64_t data, pa, *leaf;
+
+	guest_setup_caps(&g, 48, ALL_SIZES, MOCK_DOMAIN_DIRTY);
+	data = GUEST_GPA + 2 * SZ_2M;
+	leaf = g_map(&g, GVA, data, SZ_4K, S1_LEAF);
+	*leaf |= S1_A | S1_D;   /* no stage-1 update needed: only the data write dirties */
+	for (unsigned int l = 1; l < 4; l++)
+		*g_entry(&g, GVA, l) |= S1_A;
+	cr_assert_eq(xlate(g.s1, 0, GVA, MOCK_DMA_WRITE, &pa, NULL), 0);   /* cached clean */
+	cr_assert_eq(mock_domain_set_dirty_tracking(g.s2, true), 0);
+	cr_assert_eq(read_dirty(g.s2, 0, 1ULL << 40, false, &s), 0);
+	cr_assert_eq(xlate(g.s1, 0, GVA, MOCK_DMA_WRITE, &pa, NULL), 0);   /* hit: re-walk */
+	cr_assert_eq(read_dirty(g.s2, 0, 1ULL << 40, false, &s), 1);
+	cr_assert_eq(s.iova[0], data, "the 2M stage-2 leaf of the data");
+	/* the clear drops the child's entries too, so the next write marks it again */
+	cr_assert_eq(xlate(g.s1, 0, GVA, MOCK_DMA_WRITE, &pa, NULL), 0);
+	cr_assert_eq(read_dirty(g.s2, 0, 1ULL << 40, false, &s), 1);
+	/* stage-1 A/D updates are writes to guest memory: they dirty the table's page */
+	uint64_t *l2 = g_map(&g, GVA + SZ_4K, data, SZ_4K, S1_LEAF);
+	cr_assert_eq(xlate(g.s1, 0, GVA + SZ_4K, MOCK_DMA_READ, &pa, NULL), 0);
+	cr_assert_eq(*l2 & S1_A, S1_A);
+	cr_assert_eq(read_dirty(g.s2, 0, 1ULL << 40, false, &s), 1);
+	cr_assert_eq(s.iova[0], GUEST_GPA, "the 2M leaf holding the page tables");
+	guest_teardown(&g);
+}
+
+/* ==== mock_dev =============================================================================== */
+
+static struct mock_dev *new_dev(struct mock_iommu *iommu, uint32_t rid, unsigned int pasid_bits)
+{
+	struct mock_dev *dev = NULL;
+
+	cr_assert_eq(mock_dev_create(iommu, rid, pasid_bits, &dev), 0);
+	cr_assert_not_null(dev);
+	return dev;
+}
+
+Test(mock_dev, no_entry_blocks_dma)
+{
+	struct mock_iommu *iommu = new_iommu(48, ALL_SIZES);
+	struct mock_dev *dev = new_dev(iommu, 0x0100, 8);
+	struct mock_domain *dom = new_domain(iommu, 0);
+	unsigned char *mem = xaligned(SZ_4K, SZ_4K), buf[8];
+	struct fault_log log = { .ret = 0 };
+	struct mock_fault f;
+
+	memset(&f, 0, sizeof(f));
+	cr_assert_eq(mock_dev_dma(dev, 0, 0x1000, buf, 8, MOCK_DMA_READ, &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_BLOCKED);
+	cr_assert_eq(f.iova, 0x1000);
+	cr_assert_null(mock_dev_domain(dev, 0));
+	cr_assert_null(mock_dev_domain(dev, 3));
+	/* a PASID entry does not open the RID */
+	cr_assert_eq(mock_domain_map(dom, 0x1000, (uintptr_t)mem, SZ_4K, RW, 0), 0);
+	mock_domain_set_fault_handler(dom, fault_cb, &log);
+	cr_assert_eq(mock_dev_set_domain(dev, 3, dom), 0);
+	cr_assert_eq(mock_dev_domain(dev, 3), dom);
+	cr_assert_eq(mock_dev_dma(dev, 0, 0x1000, buf, 8, MOCK_DMA_READ, &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_BLOCKED);
+	cr_assert_eq(mock_dev_dma(dev, 4, 0x1000, buf, 8, MOCK_DMA_READ, &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_BLOCKED);
+	cr_assert_eq(f.pasid, 4);
+	cr_assert_eq(log.calls, 0, "blocked DMA reaches no domain's handler");
+	cr_assert_eq(mock_dev_dma(dev, 3, 0x1000, buf, 8, MOCK_DMA_READ, &f), 0);
+	/* the domain's own faults go to its handler */
+	cr_assert_eq(mock_dev_dma(dev, 3, 0x9000, buf, 8, MOCK_DMA_READ, &f), -EAGAIN);
+	cr_assert_eq(log.calls, 1);
+	cr_assert_eq(log.last.pasid, 3);
+	cr_assert_eq(mock_dev_set_domain(dev, 3, NULL), 0);
+	cr_assert_eq(mock_dev_dma(dev, 3, 0x1000, buf, 8, MOCK_DMA_READ, &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_BLOCKED);
+	mock_dev_destroy(dev);
+	mock_domain_free(dom);
+	mock_iommu_destroy(iommu);
+	free(mem);
+}
+
+Test(mock_dev, per_pasid_domains_are_isolated)
+{
+	struct mock_iommu *iommu = new_iommu(48, ALL_SIZES);
+	struct mock_dev *dev = new_dev(iommu, 0x0200, 20);
+	struct mock_domain *a = new_domain(iommu, 0), *b = new_domain(iommu, 0);
+	unsigned char *ma = xaligned(SZ_4K, SZ_4K), *mb = xaligned(SZ_4K, SZ_4K), buf[4];
+	struct mock_iotlb_stats sa, sb;
+	struct mock_fault f;
+	const uint32_t far = (1u << 20) - 1;   /* last PASID: last directory entry */
+
+	memcpy(ma, "AAA", 4);
+	memcpy(mb, "BBB", 4);
+	cr_assert_eq(mock_domain_map(a, 0x5000, (uintptr_t)ma, SZ_4K, RW, 0), 0);
+	cr_assert_eq(mock_domain_map(b, 0x5000, (uintptr_t)mb, SZ_4K, RW, 0), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, MOCK_PASID_RID, a), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 77, b), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, far, b), 0);
+	cr_assert_eq(mock_dev_domain(dev, 0), a);
+	cr_assert_eq(mock_dev_domain(dev, 77), b);
+	cr_assert_eq(mock_dev_domain(dev, far), b);
+	cr_assert_null(mock_dev_domain(dev, 78));
+	cr_assert_eq(mock_dev_dma(dev, 0, 0x5000, buf, 4, MOCK_DMA_READ, &f), 0);
+	cr_assert_str_eq((char *)buf, "AAA");
+	cr_assert_eq(mock_dev_dma(dev, 77, 0x5000, buf, 4, MOCK_DMA_READ, &f), 0);
+	cr_assert_str_eq((char *)buf, "BBB");
+	cr_assert_eq(mock_dev_dma(dev, far, 0x5000, buf, 4, MOCK_DMA_READ, &f), 0);
+	cr_assert_eq(mock_dev_dma(dev, 78, 0x5000, buf, 4, MOCK_DMA_READ, &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_BLOCKED);
+	/* each entry tagged with its own PASID */
+	stats_of(a, &sa);
+	stats_of(b, &sb);
+	cr_assert_eq(sa.entries, 1);
+	cr_assert_eq(sb.entries, 2, "PASIDs 77 and far are separate tags");
+	/* a nested domain on a PASID */
+	for (uint32_t p = 0; p <= far; p += far)
+		cr_assert_eq(mock_dev_set_domain(dev, p, NULL), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 77, NULL), 0);
+	mock_dev_destroy(dev);
+	mock_domain_free(a);
+	mock_domain_free(b);
+	mock_iommu_destroy(iommu);
+	free(ma);
+	free(mb);
+}
+
+Test(mock_dev, nested_domain_on_a_pasid)
+{
+	struct guest g;
+	struct mock_dev *dev;
+	unsigned char buf[8];
+	struct mock_fault f;
+	uint64_t data;
+
+	guest_setup(&g, 48);
+	data = g_page(&g);
+	g_map(&g, GVA, data, SZ_4K, S1_LEAF);
+	memcpy(g_ptr(&g, data), "guest!", 7);
+	dev = new_dev(g.iommu, 0x0300, 20);
+	cr_assert_eq(mock_dev_set_domain(dev, 12, g.s1), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, MOCK_PASID_RID, g.s2), 0);
+	cr_assert_eq(mock_dev_dma(dev, 12, GVA, buf, 7, MOCK_DMA_READ, &f), 0);
+	cr_assert_str_eq((char *)buf, "guest!");
+	/* the RID goes through the parent alone: GVA means nothing there */
+	cr_assert_eq(mock_dev_dma(dev, 0, GVA, buf, 7, MOCK_DMA_READ, &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_NOT_PRESENT);
+	cr_assert_eq(mock_dev_dma(dev, 0, data, buf, 7, MOCK_DMA_READ, &f), 0);
+	cr_assert_str_eq((char *)buf, "guest!");
+	cr_assert_eq(mock_dev_set_domain(dev, 12, NULL), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 0, NULL), 0);
+	mock_dev_destroy(dev);
+	guest_teardown(&g);
+}
+
+Test(mock_dev, pasid_width_and_validation)
+{
+	struct mock_iommu_caps caps = { .name = "p8", .pgsize_bitmap = ALL_SIZES, .ias_bits = 48,
+					.pasid_bits = 8 };
+	struct mock_iommu *iommu = new_iommu_caps(&caps), *other = new_iommu(48, ALL_SIZES);
+	struct mock_domain *dom = new_domain(iommu, 0), *foreign = new_domain(other, 0);
+	struct mock_dev *dev = new_dev(iommu, 0x10, 20), *nopasid = new_dev(iommu, 0x11, 0);
+	struct mock_dev *bad = (void *)1;
+	unsigned char buf[4];
+	struct mock_fault f;
+
+	/* the device's 20 bits are cut to the instance's 8 */
+	cr_assert_eq(mock_dev_set_domain(dev, 255, dom), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 256, dom), -EINVAL);
+	cr_assert_eq(mock_dev_set_domain(dev, MOCK_PASID_ANY, dom), -EINVAL);
+	cr_assert_null(mock_dev_domain(dev, 256));
+	cr_assert_eq(mock_dev_dma(dev, 256, 0, buf, 4, MOCK_DMA_READ, &f), -EFAULT);
+	cr_assert_eq(f.reason, MOCK_FAULT_BLOCKED);
+	cr_assert_eq(mock_dev_set_domain(nopasid, 1, dom), -EINVAL);
+	cr_assert_eq(mock_dev_set_domain(nopasid, 0, dom), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 0, foreign), -EINVAL, "another instance's domain");
+	cr_assert_eq(mock_dev_create(iommu, 0x10, 0, &bad), -EEXIST, "RID taken");
+	cr_assert_null(bad);
+	cr_assert_eq(mock_dev_create(iommu, 0x10000, 0, &bad), -EINVAL);
+	cr_assert_eq(mock_dev_create(iommu, 0x12, 21, &bad), -EINVAL);
+	cr_assert_eq(mock_dev_set_domain(dev, 255, NULL), 0);
+	cr_assert_eq(mock_dev_set_domain(nopasid, 0, NULL), 0);
+	mock_dev_destroy(dev);
+	mock_dev_destroy(nopasid);
+	/* the RID is free again */
+	dev = new_dev(iommu, 0x10, 0);
+	mock_dev_destroy(dev);
+	mock_domain_free(dom);
+	mock_domain_free(foreign);
+	mock_iommu_destroy(iommu);
+	mock_iommu_destroy(other);
+}
+
+Test(mock_dev, entry_change_flushes_the_iotlb)
+{
+	struct mock_iommu *iommu = new_iommu(48, ALL_SIZES);
+	struct mock_dev *dev = new_dev(iommu, 0x20, 8), *peer = new_dev(iommu, 0x21, 8);
+	struct mock_domain *a = new_domain(iommu, 0), *b = new_domain(iommu, 0);
+	unsigned char *mem = xaligned(SZ_4K, SZ_4K), buf[4];
+	struct mock_iotlb_stats st;
+	struct mock_fault f;
+
+	cr_assert_eq(mock_domain_map(a, 0, (uintptr_t)mem, SZ_4K, RW, 0), 0);
+	cr_assert_eq(mock_domain_map(b, 0, (uintptr_t)mem, SZ_4K, RW, 0), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 3, a), 0);
+	cr_assert_eq(mock_dev_set_domain(peer, 4, a), 0);
+	cr_assert_eq(mock_dev_dma(dev, 3, 0, buf, 4, MOCK_DMA_READ, &f), 0);
+	cr_assert_eq(mock_dev_dma(peer, 4, 0, buf, 4, MOCK_DMA_READ, &f), 0);
+	stats_of(a, &st);
+	cr_assert_eq(st.entries, 2);
+	cr_assert_eq(st.invalidations, 2, "each set flushed its (a, PASID), empty then");
+	/* setting the same domain again is no change: no flush */
+	cr_assert_eq(mock_dev_set_domain(dev, 3, a), 0);
+	stats_of(a, &st);
+	cr_assert_eq(st.invalidations, 2);
+	/* replacing (a, 3) by b flushes a's PASID-3 entries only */
+	cr_assert_eq(mock_dev_set_domain(dev, 3, b), 0);
+	stats_of(a, &st);
+	cr_assert_eq(st.entries, 1, "the peer's PASID-4 entry stays");
+	cr_assert_eq(st.entries_dropped, 1);
+	cr_assert_eq(mock_dev_dma(dev, 3, 0, buf, 4, MOCK_DMA_READ, &f), 0);
+	stats_of(b, &st);
+	cr_assert_eq(st.misses, 1);
+	cr_assert_eq(st.entries, 1);
+	/* clearing flushes too */
+	cr_assert_eq(mock_dev_set_domain(dev, 3, NULL), 0);
+	stats_of(b, &st);
+	cr_assert_eq(st.entries, 0);
+	cr_assert_eq(mock_dev_set_domain(peer, 4, NULL), 0);
+	stats_of(a, &st);
+	cr_assert_eq(st.entries, 0);
+	mock_dev_destroy(dev);
+	mock_dev_destroy(peer);
+	mock_domain_free(a);
+	mock_domain_free(b);
+	mock_iommu_destroy(iommu);
+	free(mem);
+}
+
+Test(mock_dev, caller_errors_are_absorbed_and_counted)
+{
+	struct mock_iommu *iommu = new_iommu(48, ALL_SIZES);
+	struct mock_dev *dev = new_dev(iommu, 0x30, 8);
+	struct mock_domain *dom = new_domain(iommu, 0);
+	unsigned char *mem = xaligned(SZ_4K, SZ_4K), buf[4];
+	struct mock_iommu_debug dbg;
+	struct mock_fault f;
+
+	cr_assert_eq(mock_domain_map(dom, 0, (uintptr_t)mem, SZ_4K, RW, 0), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 0, dom), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 9, dom), 0);
+	mock_domain_free(dom);   /* still installed: deferred */
+	mock_iommu_debug_stats(iommu, &dbg);
+	cr_assert_eq(dbg.busy_domain_frees, 1);
+	cr_assert_eq(dbg.domains, 1);
+	cr_assert_eq(mock_dev_dma(dev, 9, 0, buf, 4, MOCK_DMA_READ, &f), 0, "still usable");
+	cr_assert_eq(mock_dev_set_domain(dev, 10, dom), -EINVAL, "no new user while freeing");
+	mock_dev_destroy(dev);   /* entries still set: cleared for the caller */
+	mock_iommu_debug_stats(iommu, &dbg);
+	cr_assert_eq(dbg.busy_dev_destroys, 1);
+	cr_assert_eq(dbg.devices, 0);
+	cr_assert_eq(dbg.domains, 0, "the last entry took the domain with it");
+	cr_assert_eq(dbg.pending_frees, 0);
+	mock_iommu_destroy(iommu);
+	free(mem);
+}
+
+Test(mock_dev, enomem_fail_nth_create_and_pasid_tables)
+{
+	struct mock_iommu *iommu = new_iommu(48, ALL_SIZES);
+	struct mock_domain *dom = new_domain(iommu, 0);
+	int64_t live0 = ioasid_alloc_live();
+	unsigned int failures = 0;
+
+	for (unsigned int n = 1;; n++) {
+		struct mock_dev *dev = NULL;
+		int ret;
+
+		cr_assert_lt(n, 10);
+		ioasid_fail_nth_set(n);
+		ret = mock_dev_create(iommu, 0x40, 20, &dev);
+		if (!ret)
+			ret = mock_dev_set_domain(dev, 1000, dom);
+		ioasid_fail_nth_set(0);
+		if (dev && !ret) {
+			cr_assert_eq(mock_dev_domain(dev, 1000), dom);
+			cr_assert_eq(mock_dev_set_domain(dev, 1000, NULL), 0);
+		}
+		mock_dev_destroy(dev);
+		cr_assert_eq(ioasid_alloc_live(), live0, "n=%u: leak", n);
+		if (!ret)
+			break;
+		cr_assert_eq(ret, -ENOMEM);
+		failures++;
+	}
+	cr_assert_eq(failures, 3, "device, PASID directory, PASID table: %u", failures);
+	mock_domain_free(dom);
+	mock_iommu_destroy(iommu);
+}
+
+struct dev_dma_thread {
+	struct mock_dev *dev;
+	uint32_t pasid;
+	int errors;
+};
+
+static void *dev_dma_worker(void *arg)
+{
+	struct dev_dma_thread *t = arg;
+	unsigned char buf[8];
+	struct mock_fault f;
+
+	for (unsigned int i = 0; i < 20000; i++)
+		if (mock_dev_dma(t->dev, t->pasid, (uint64_t)(i % 64) * SZ_4K, buf, 8,
+				 i & 1 ? MOCK_DMA_WRITE : MOCK_DMA_READ, &f))
+			t->errors++;
+	return NULL;
+}
+
+Test(mock_dev, concurrent_dma_on_pasids_while_others_change)
+{
+	struct mock_iommu *iommu = new_iommu(48, ALL_SIZES);
+	struct mock_dev *dev = new_dev(iommu, 0x50, 20);
+	struct mock_domain *dom = new_domain(iommu, 0), *spare = new_domain(iommu, 0);
+	unsigned char *mem = xaligned(SZ_4K, 64 * SZ_4K);
+	struct dev_dma_thread t[2] = { { dev, 1, 0 }, { dev, 2, 0 } };
+	pthread_t th[2];
+
+	cr_assert_eq(mock_domain_map(dom, 0, (uintptr_t)mem, 64 * SZ_4K, RW, 0), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 1, dom), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 2, dom), 0);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, dev_dma_worker, &t[i]), 0);
+	/* churn other PASIDs (new tables and directory entries) meanwhile */
+	for (uint32_t p = 100; p < 4000; p += 37) {
+		cr_assert_eq(mock_dev_set_domain(dev, p, spare), 0);
+		cr_assert_eq(mock_dev_set_domain(dev, p, NULL), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(t[i].errors, 0);
+	}
+	cr_assert_eq(mock_dev_set_domain(dev, 1, NULL), 0);
+	cr_assert_eq(mock_dev_set_domain(dev, 2, NULL), 0);
+	mock_dev_destroy(dev);
+	mock_domain_free(dom);
+	mock_domain_free(spare);
+	mock_iommu_destroy(iommu);
+	free(mem);
 }

@@ -722,22 +722,45 @@ Test(preload, missing_topology_fails_every_open_in_the_shim)
 Test(preload, readable_topology_is_passed_through_absolute)
 {
 	char path[] = "/tmp/ioasid-topo-XXXXXX", want[PATH_MAX + 32];
+	static const char topo[] =
+		"# a small host\n"
+		"iommu dmar0 type=vtd pgsizes=4k,2m ias=48 coherent\n"
+		"group 5 iommu=dmar0\n"
+		"device 0000:00:03.0 group=5 vfio=0 driver=vfio-pci\n";
 	int fd = mkstemp(path);
 	struct run r;
 
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, "# empty\n", 8), 8);
+	cr_assert_eq(write(fd, topo, sizeof(topo) - 1), (ssize_t)sizeof(topo) - 1);
 	close(fd);
-	run_v(&r, NULL, ARGV(run_bin, "--topology", path, "--", "/usr/bin/env"));
+	run_v(&r, NULL, ARGV(run_bin, "--private-platform", "--topology", path, "--",
+			     "/usr/bin/env"));
 	assert_status(&r, 0);
 	snprintf(want, sizeof(want), "IOASID_TOPOLOGY=%s\n", path);
 	assert_contains(r.out, want, "env output");
 	run_free(&r);
 
-	run_v(&r, NULL, ARGV(run_bin, "--topology", path, "--", client[IOAS_CLIENT]));
+	run_v(&r, NULL, ARGV(run_bin, "--private-platform", "--topology", path, "--",
+			     client[IOAS_CLIENT]));
 	assert_status(&r, 0);
 	assert_lines(&r, ioas_client_kernel);
-	assert_contains(r.err, "no topology loader yet", "stderr");
+	run_free(&r);
+
+	/* a malformed file: every open fails and the reason names the file and line */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	cr_assert_geq(fd, 0);
+	{
+		static const char bad[] = "iommu dmar0 type=vtd pgsizes=4k ias=48 coherent\n"
+					  "group 5 iommu=dmar9\n";
+
+		cr_assert_eq(write(fd, bad, sizeof(bad) - 1), (ssize_t)sizeof(bad) - 1);
+	}
+	close(fd);
+	run_v(&r, NULL, ARGV(run_bin, "--private-platform", "--topology", path, "--",
+			     client[IOAS_CLIENT]));
+	cr_assert_neq(r.status, 0);
+	snprintf(want, sizeof(want), "%s:2:", path);
+	assert_contains(r.err, want, "stderr");
 	unlink(path);
 	run_free(&r);
 }

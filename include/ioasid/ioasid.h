@@ -78,6 +78,45 @@ struct ioasid_iotlb_stats {
 };
 IOASID_API int ioasid_test_iotlb_stats(struct ioasid_ctx *ctx, int domain, struct ioasid_iotlb_stats *out);
 
+/* Load the process's platform now (IOASID_TOPOLOGY / IOASID_PLATFORM, see docs/TOPOLOGY.md):
+ * 0, or -errno with the reason printed once. Everything device-related loads it on first use. */
+IOASID_API int ioasid_platform_check(void);
+
+/* ---- devices of the mock platform (the VFIO-free path: what a kernel driver would call) -------
+ * Bind a platform device (by name, e.g. "0000:00:02.0") to a context exactly as
+ * VFIO_DEVICE_BIND_IOMMUFD does: DMA ownership is claimed for the context (EPERM if another
+ * context or a DMA-API kernel driver in the group holds it). Returns 0 and the dev_id. */
+IOASID_API int ioasid_device_bind(struct ioasid_ctx *ctx, const char *name, uint32_t *dev_id);
+IOASID_API int ioasid_device_unbind(struct ioasid_ctx *ctx, uint32_t dev_id);
+/* Attach / replace / detach the RID (pasid 0) or a PASID; *pt_id in: IOAS or HWPT, out: HWPT. */
+IOASID_API int ioasid_device_attach(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
+				    uint32_t *pt_id);
+IOASID_API int ioasid_device_replace(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
+				     uint32_t *pt_id);
+IOASID_API int ioasid_device_detach(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid);
+/* DMA by a bound device through its current attachment (see ioasid_test_dma for dir).
+ * 0, -EFAULT (IO page fault at *fault_iova), or -EAGAIN (a page request is pending in the
+ * fault queue of an IOPF-capable HWPT; respond through the fault fd, then retry). */
+IOASID_API int ioasid_device_dma(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
+				 uint64_t iova, void *buf, size_t len, int dir,
+				 uint64_t *fault_iova);
+
+/* The reason for the calling thread's last refusal (EPERM from a bind, ...), one line naming
+ * the object, the value and the fix; "" if none. Valid until the thread's next call. */
+IOASID_API const char *ioasid_last_error(void);
+
+/* ---- file descriptors the reference creates (fault queue fds, selftest access fds) ----------
+ * They are real eventfds (poll works). Under the LD_PRELOAD shim read/write/close on them are
+ * routed automatically; a program linking the library directly uses these calls instead. */
+IOASID_API long ioasid_fd_read(int fd, void *buf, size_t len);
+IOASID_API long ioasid_fd_write(int fd, const void *buf, size_t len);
+IOASID_API int ioasid_fd_close(int fd);
+/* For the shim: the file behind fd is being closed by the shim itself (it closes the number):
+ * release the reference's side only. */
+IOASID_API int ioasid_fd_release(int fd);
+/* For the shim: called with each new fd (and its name) so it can route it. */
+IOASID_API void ioasid_anon_fd_set_hook(void (*hook)(int fd, const char *name));
+
 #ifdef __cplusplus
 }
 #endif

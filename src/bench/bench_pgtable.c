@@ -9,6 +9,12 @@
  *   translate_hit              mock_domain_translate of a 4K page held by the IOTLB
  *   translate_miss             same, for a sweep 128x the IOTLB capacity (every access walks)
  *   dma_4k_hit                 mock_domain_dma of 4 KiB (translation + memcpy) on a cached page
+ *   map_2k / unmap_2k          one 2 KiB leaf per op on a 2K-granule domain (the kernel
+ *                              selftest's mock geometry, aperture [16M, 2G))
+ *   nested_hit / nested_miss   mock_domain_translate through a nested domain: a 4-level x86
+ *                              stage-1 table in guest memory over a NEST_PARENT stage 2; hits
+ *                              re-walk both stages in software (stale check), misses walk them as
+ *                              hardware (A bits already set)
  * Each figure is the median of REPEATS samples (min and max shown too); a sample is timed with
  * CLOCK_MONOTONIC around whole sweeps (several for the short ones) and divided by the ops. Output: a table, then one
  * JSON line per measurement: {"name","ns_per_op","ops","repeats","min","max"}.
@@ -32,7 +38,7 @@ struct result {
 	uint64_t ops;
 };
 
-static struct result results[16];
+static struct result results[32];
 static unsigned int nresults;
 
 static uint64_t now_ns(void)
@@ -204,13 +210,113 @@ static void bench_translate(struct mock_domain *dom, uint64_t base)
 		printf("\n");
 }
 
+#define S1_TABLE_BITS 0x7ULL            /* P | R/W | U/S */
+#define S1_LEAF_BITS  (0x7ULL | 0x20)   /* and A: the walk then writes nothing */
+#define GUEST_RAM     (4 * SZ_2M)       /* guest RAM at GPA 0, real memory for the tables */
+#define GUEST_DATA    (1ULL << 32)      /* data GPAs, mapped to FAKE_PA: never dereferenced */
+
+static uint64_t *guest_entry(unsigned char *ram, uint64_t *next, uint64_t root, uint64_t gva,
+			     unsigned int level)
+{
+	uint64_t table = root;
+
+	for (unsigned int l = 3;; l--) {
+		uint64_t *e = (uint64_t *)(void *)(ram + table + ((gva >> (12 + 9 * l)) & 511) * 8);
+
+		if (l == level)
+			return e;
+		if (!*e) {
+			if (*next + SZ_4K > GUEST_RAM)
+				die("guest RAM", (long long)*next);
+			*e = *next | S1_TABLE_BITS | 0x20;
+			*next += SZ_4K;
+		}
+		table = *e & 0x000FFFFFFFFFF000ULL;
+	}
+}
+
+static void bench_nested(struct mock_iommu *iommu)
+{
+	const uint64_t hot = 256, cold = 65536, loops = 256, gva = 1ULL << 39;
+	double thit[REPEATS], tmiss[REPEATS];
+	struct mock_s1_config cfg = { .format = MOCK_S1_VTD, .addr_width = 48, .pgtbl_addr = 0 };
+	struct mock_domain *s2, *s1;
+	struct mock_iotlb_stats st0, st1;
+	struct mock_fault f;
+	uint64_t next = SZ_4K, pa, sink = 0;
+	unsigned char *ram = aligned_alloc(SZ_2M, GUEST_RAM);
+	int ret;
+
+	if (!ram)
+		die("aligned_alloc", 0);
+	memset(ram, 0, GUEST_RAM);
+	ret = mock_domain_alloc_paging_flags(iommu, 0, MOCK_DOMAIN_NEST_PARENT, &s2);
+	if (ret)
+		die("alloc nest parent", ret);
+	do_map(s2, 0, (uintptr_t)ram, GUEST_RAM, 0);
+	do_map(s2, GUEST_DATA, FAKE_PA, (hot + cold) * SZ_4K, 0);
+	for (uint64_t i = 0; i < hot + cold; i++)
+		*guest_entry(ram, &next, 0, gva + i * SZ_4K, 0) =
+			(GUEST_DATA + i * SZ_4K) | S1_LEAF_BITS;
+	ret = mock_domain_alloc_nested(s2, &cfg, &s1);
+	if (ret)
+		die("alloc nested", ret);
+
+	for (int r = 0; r < REPEATS; r++) {
+		uint64_t t0, t1;
+
+		for (uint64_t i = 0; i < hot; i++)   /* fill */
+			if (mock_domain_translate(s1, 0, gva + i * SZ_4K, MOCK_DMA_READ, &pa, NULL,
+						  &f))
+				die("nested translate", (long long)f.reason);
+		mock_domain_iotlb_stats(s1, &st0);
+		t0 = now_ns();
+		for (uint64_t l = 0; l < loops; l++)
+			for (uint64_t i = 0; i < hot; i++) {
+				mock_domain_translate(s1, 0, gva + i * SZ_4K + 64, MOCK_DMA_READ,
+						      &pa, NULL, &f);
+				sink += pa;
+			}
+		t1 = now_ns();
+		mock_domain_iotlb_stats(s1, &st1);
+		if (st1.hits - st0.hits != hot * loops)
+			die("nested_hit: not all hits", (long long)(st1.hits - st0.hits));
+		thit[r] = (double)(t1 - t0) / (double)(hot * loops);
+
+		t0 = now_ns();
+		for (uint64_t i = 0; i < cold; i++) {
+			mock_domain_translate(s1, 0, gva + (hot + i) * SZ_4K, MOCK_DMA_READ, &pa,
+					      NULL, &f);
+			sink += pa;
+		}
+		t1 = now_ns();
+		mock_domain_iotlb_stats(s1, &st0);
+		if (st0.misses - st1.misses != cold)
+			die("nested_miss: not all misses", (long long)(st0.misses - st1.misses));
+		tmiss[r] = (double)(t1 - t0) / (double)cold;
+	}
+	record("nested_hit", thit, hot * loops);
+	record("nested_miss", tmiss, cold);
+
+	mock_domain_free(s1);
+	mock_domain_free(s2);
+	free(ram);
+	if (sink == 42)
+		printf("\n");
+}
+
 int main(void)
 {
 	struct mock_iommu_caps caps = {
 		.name = "bench", .pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G, .ias_bits = 48,
+		.nesting = true,
 	};
-	struct mock_iommu *iommu;
-	struct mock_domain *dom;
+	struct mock_iommu_caps caps_2k = {
+		.name = "bench-2k", .pgsize_bitmap = SZ_2K_MOCK | (SZ_2K_MOCK << 9), .ias_bits = 48,
+		.aperture_start = 1ULL << 24, .aperture_last = (1ULL << 31) - 1,
+	};
+	struct mock_iommu *iommu, *iommu_2k;
+	struct mock_domain *dom, *dom_2k;
 	int ret;
 
 	ret = mock_iommu_create(&caps, &iommu);
@@ -228,6 +334,15 @@ int main(void)
 	bench_map_unmap(dom, "map_1g", "unmap_1g", 4ULL << 40, SZ_1G, 512, 0, 256);
 	bench_translate(dom, 5ULL << 40);
 
+	ret = mock_iommu_create(&caps_2k, &iommu_2k);
+	if (ret)
+		die("mock_iommu_create 2k", ret);
+	ret = mock_domain_alloc_paging(iommu_2k, 0, &dom_2k);
+	if (ret)
+		die("mock_domain_alloc_paging 2k", ret);
+	bench_map_unmap(dom_2k, "map_2k", "unmap_2k", 1ULL << 24, SZ_2K_MOCK, 65536, SZ_2K_MOCK, 8);
+	bench_nested(iommu);
+
 	printf("%-16s %12s %12s %12s %10s\n", "measurement", "ns/op (med)", "min", "max", "ops");
 	for (unsigned int i = 0; i < nresults; i++)
 		printf("%-16s %12.1f %12.1f %12.1f %10llu\n", results[i].name, results[i].med,
@@ -241,6 +356,8 @@ int main(void)
 		       results[i].min, results[i].max);
 
 	mock_domain_free(dom);
+	mock_domain_free(dom_2k);
 	mock_iommu_destroy(iommu);
+	mock_iommu_destroy(iommu_2k);
 	return 0;
 }

@@ -4,10 +4,13 @@
  * retired tables). Does not own the memory the leaves point to.
  *
  * Geometry: a table is one 4 KiB page of 512 u64 entries; level L translates IOVA bits
- * [12 + 9L, 20 + 9L]. The root is level levels-1 (3/4/5 levels for 39/48/57-bit IOVAs).
- * Leaves live at level 0 (4 KiB), level 1 (2 MiB) and level 2 (1 GiB) as pgsize_bitmap allows.
+ * [g + 9L, g + 8 + 9L] where g is the granule shift (12 for 4 KiB, 11 for 2 KiB). The root is
+ * level levels-1, with just enough levels for the IOVA width (the root may use only part of its
+ * entries: a 2K-granule, 48-bit table has 5 levels and a root using 2 entries). Leaves live at
+ * level 0 (the granule), level 1 (x512: 2M or 1M) and level 2 (x512^2: 1G or 512M) as
+ * pgsize_bitmap allows.
  *
- * Entry format (u64):
+ * Entry format (u64), one format for both granules:
  *   bit  0     P  present; an all-zero entry is empty
  *   bit  1     R  leaf: the device may read
  *   bit  2     W  leaf: the device may write
@@ -16,9 +19,10 @@
  *   bit  4     A  accessed: set by a hardware walk (io_pgtable_walk_hw)
  *   bit  5     D  dirty: set by a hardware walk for a write when dirty tracking is on
  *   bit  6     C  cache coherent (MOCK_PROT_CACHE)
- *   bits 7-11     reserved, 0
- *   bits 12-56 ADDR: leaf: output address, aligned to the leaf size;
- *                 table: host address of the 4 KiB next-level table
+ *   bits 7-10     reserved, 0
+ *   bits 11-56 ADDR: the address itself (not shifted), so the field holds 2K-aligned output
+ *                 addresses. Leaf: output address, aligned to the leaf size (with a 4K granule
+ *                 bit 11 is therefore always 0); table: host address of the 4 KiB next table.
  *   bits 57-63    reserved, 0
  * A table entry is exactly ADDR | P. A leaf is ADDR | P | L | R? | W? | C? (| A | D).
  *
@@ -30,6 +34,7 @@
  *  - Spare tables are all-zero except entry 0, the chain link.
  *  - A failed map removes the leaves it wrote before returning (all-or-nothing); tables it
  *    allocated stay in the tree, empty.
+ *  - No leaf lies outside [aperture_start, aperture_end].
  *
  * Locking: none. The owner serialises map/unmap/destroy. Walks use atomic loads, new tables are
  * published with release stores, and A/D updates are atomic ORs, so walks may run concurrently
@@ -51,9 +56,10 @@ static inline uint64_t *pte_table(uint64_t pte)
 	return (uint64_t *)(uintptr_t)(pte & PTE_ADDR_MASK);
 }
 
-static inline unsigned int pt_index(uint64_t iova, unsigned int level)
+static inline unsigned int pt_index(const struct io_pgtable *pt, uint64_t iova,
+				    unsigned int level)
 {
-	return (unsigned int)(iova >> pt_level_shift(level)) & (PT_ENTRIES - 1);
+	return (unsigned int)(iova >> pt_level_shift(pt, level)) & (PT_ENTRIES - 1);
 }
 
 static inline uint64_t prot_to_pte(int prot)
@@ -130,20 +136,52 @@ static void subtree_free(uint64_t *t, unsigned int level)
 	ioasid_free(t);
 }
 
+int io_pgtable_granule_shift(uint64_t pgsize_bitmap)
+{
+	uint64_t g = pgsize_bitmap & -pgsize_bitmap;
+
+	if (g != SZ_4K && g != SZ_2K_MOCK)
+		return -EINVAL;
+	if (pgsize_bitmap & ~(g | g << 9 | g << 18))
+		return -EINVAL;
+	return __builtin_ctzll(g);
+}
+
 int io_pgtable_init(struct io_pgtable *pt, unsigned int ias_bits, uint64_t pgsize_bitmap)
 {
+	int gshift = io_pgtable_granule_shift(pgsize_bitmap);
+
 	memset(pt, 0, sizeof(*pt));
 	if (ias_bits != 39 && ias_bits != 48 && ias_bits != 57)
 		return -EINVAL;
-	if (!(pgsize_bitmap & SZ_4K) || (pgsize_bitmap & ~(SZ_4K | SZ_2M | SZ_1G)))
-		return -EINVAL;
+	if (gshift < 0)
+		return gshift;
 	pt->ias_bits = ias_bits;
-	pt->levels = (ias_bits - 12) / 9;
+	pt->gshift = (unsigned int)gshift;
+	pt->levels = (ias_bits - pt->gshift + 8) / 9;
 	pt->pgsize_bitmap = pgsize_bitmap;
 	pt->aperture_end = (1ULL << ias_bits) - 1;
 	pt->root = table_alloc(pt);
 	if (!pt->root)
 		return -ENOMEM;
+	return 0;
+}
+
+bool io_pgtable_aperture_ok(unsigned int ias_bits, unsigned int gshift, uint64_t start,
+			    uint64_t last)
+{
+	uint64_t top = (1ULL << ias_bits) - 1, gmask = (1ULL << gshift) - 1;
+
+	return start <= last && last <= top && !(start & gmask) &&
+	       (last == top || !((last + 1) & gmask));
+}
+
+int io_pgtable_set_aperture(struct io_pgtable *pt, uint64_t start, uint64_t last)
+{
+	if (!io_pgtable_aperture_ok(pt->ias_bits, pt->gshift, start, last))
+		return -EINVAL;
+	pt->aperture_start = start;
+	pt->aperture_end = last;
 	return 0;
 }
 
@@ -162,14 +200,17 @@ void io_pgtable_destroy(struct io_pgtable *pt)
 
 /* ---- map ---------------------------------------------------------------------------------- */
 
-/* Walk from the root to the table at `target`, allocating missing tables. */
-static inline int walk_alloc(struct io_pgtable *pt, uint64_t iova, unsigned int target,
-			     uint64_t **out)
+/* Walk from the root to the table at `target`, allocating missing tables. gshift is
+ * pt->gshift passed as a constant by the specialised callers. */
+static inline __attribute__((always_inline)) int walk_alloc(struct io_pgtable *pt, uint64_t iova,
+							    unsigned int target,
+							    const unsigned int gshift,
+							    uint64_t **out)
 {
 	uint64_t *t = pt->root;
 
 	for (unsigned int l = pt->levels - 1; l > target; l--) {
-		uint64_t *e = &t[pt_index(iova, l)];
+		uint64_t *e = &t[(iova >> (gshift + 9 * l)) & (PT_ENTRIES - 1)];
 		uint64_t v = *e;
 
 		if (likely(v & PTE_P)) {
@@ -209,22 +250,49 @@ static int make_room(struct io_pgtable *pt, uint64_t *e, unsigned int n, unsigne
 	return 0;
 }
 
-/* The largest leaf level allowed by the sizes, the common alignment and the length left. */
-static inline unsigned int pick_level(uint64_t sizes, uint64_t iova, uint64_t paddr, uint64_t rem)
+/* The leaf sizes a map may use: each bit of the mask allows the largest size of the table that
+ * is not above it, so a caller that means "CPU pages only" (4K) gets the 2K granule on a 2K
+ * table, and "anything" (~0) gets every size. */
+static inline uint64_t map_sizes(const struct io_pgtable *pt, uint64_t mask)
 {
+	uint64_t have = pt->pgsize_bitmap, out = 0;
+
+	if (!mask)
+		return have;
+	if (likely(!(mask & ~have)))
+		return mask;
+	for (uint64_t s = have; s; s &= s - 1) {
+		uint64_t size = s & -s, rest = s & (s - 1);
+		uint64_t window = rest ? (rest & -rest) - size : -size;   /* [size, next size) */
+
+		if (mask & window)
+			out |= size;
+	}
+	return out;
+}
+
+/* The largest leaf level allowed by the sizes, the common alignment and the length left. */
+static inline unsigned int pick_level(unsigned int gshift, uint64_t sizes, uint64_t iova,
+				      uint64_t paddr, uint64_t rem)
+{
+	const uint64_t big = 1ULL << (gshift + 18), mid = 1ULL << (gshift + 9);
 	uint64_t a = iova | paddr;
 
-	if ((sizes & SZ_1G) && !(a & (SZ_1G - 1)) && rem >= SZ_1G)
+	if ((sizes & big) && !(a & (big - 1)) && rem >= big)
 		return 2;
-	if ((sizes & SZ_2M) && !(a & (SZ_2M - 1)) && rem >= SZ_2M)
+	if ((sizes & mid) && !(a & (mid - 1)) && rem >= mid)
 		return 1;
 	return 0;
 }
 
-int io_pgtable_map(struct io_pgtable *pt, uint64_t iova, uint64_t paddr, uint64_t len, int prot,
-		   uint64_t pgsize_mask)
+/* The body of io_pgtable_map, specialised per granule (gshift constant) so that the hot path
+ * does its index arithmetic with constant shifts. */
+static inline __attribute__((always_inline)) int map_granule(struct io_pgtable *pt, uint64_t iova,
+							     uint64_t paddr, uint64_t len,
+							     int prot, uint64_t pgsize_mask,
+							     const unsigned int gshift)
 {
-	uint64_t sizes = (pgsize_mask ? pgsize_mask : pt->pgsize_bitmap) & pt->pgsize_bitmap;
+	const uint64_t sizes = map_sizes(pt, pgsize_mask);
 	uint64_t last, plast, cur = iova, pa = paddr, rem = len;
 	const uint64_t bits = PTE_LEAF_FLAGS | prot_to_pte(prot);
 	int ret;
@@ -233,21 +301,22 @@ int io_pgtable_map(struct io_pgtable *pt, uint64_t iova, uint64_t paddr, uint64_
 		return -EINVAL;
 	if (unlikely((iova | paddr | len) & ((sizes & -sizes) - 1)))
 		return -EINVAL;
-	if (unlikely(!range_last(iova, len, &last) || last > pt->aperture_end))
+	if (unlikely(!range_last(iova, len, &last) || iova < pt->aperture_start ||
+		     last > pt->aperture_end))
 		return -EINVAL;
 	if (unlikely(!range_last(paddr, len, &plast) || plast >= PTE_ADDR_LIMIT))
 		return -EINVAL;
 
 	do {
-		unsigned int lvl = pick_level(sizes, cur, pa, rem);
-		unsigned int shift = pt_level_shift(lvl);
+		unsigned int lvl = pick_level(gshift, sizes, cur, pa, rem);
+		unsigned int shift = gshift + 9 * lvl;
 		uint64_t *t, *e, acc = 0, v;
 		unsigned int idx, n;
 
-		ret = walk_alloc(pt, cur, lvl, &t);
+		ret = walk_alloc(pt, cur, lvl, gshift, &t);
 		if (unlikely(ret))
 			goto undo;
-		idx = pt_index(cur, lvl);
+		idx = (unsigned int)(cur >> shift) & (PT_ENTRIES - 1);
 		n = PT_ENTRIES - idx;
 		if ((rem >> shift) < n)
 			n = (unsigned int)(rem >> shift);
@@ -276,26 +345,46 @@ undo:
 	return ret;
 }
 
+int io_pgtable_map(struct io_pgtable *pt, uint64_t iova, uint64_t paddr, uint64_t len, int prot,
+		   uint64_t pgsize_mask)
+{
+	if (likely(pt->gshift == 12))
+		return map_granule(pt, iova, paddr, len, prot, pgsize_mask, 12);
+	return map_granule(pt, iova, paddr, len, prot, pgsize_mask, 11);
+}
+
 /* ---- unmap -------------------------------------------------------------------------------- */
+
+/* Clip [iova, iova + len) to the aperture: false when nothing is left. */
+static inline bool clip_range(const struct io_pgtable *pt, uint64_t iova, uint64_t len,
+			      uint64_t *first, uint64_t *last)
+{
+	if (!range_last(iova, len, last) || iova > pt->aperture_end ||
+	    *last < pt->aperture_start)
+		return false;
+	*first = MAX(iova, pt->aperture_start);
+	*last = MIN(*last, pt->aperture_end);
+	return true;
+}
 
 uint64_t io_pgtable_unmap(struct io_pgtable *pt, uint64_t iova, uint64_t len,
 			  struct pt_unmap_span *span)
 {
-	uint64_t last, cur = iova, total = 0;
+	const unsigned int gshift = pt->gshift;
+	const uint64_t granule = 1ULL << gshift;
+	uint64_t last, cur, total = 0;
 	uint64_t first_rm = UINT64_MAX, last_rm = 0, max_pg = 0;
 
-	if (unlikely((iova | len) & (SZ_4K - 1)) || unlikely(!range_last(iova, len, &last)) ||
-	    unlikely(iova > pt->aperture_end))
+	if (unlikely((iova | len) & (granule - 1)) ||
+	    unlikely(!clip_range(pt, iova, len, &cur, &last)))
 		return 0;
-	if (last > pt->aperture_end)
-		last = pt->aperture_end;
 
 	for (;;) {
 		uint64_t *t = pt->root, v, next;
 		unsigned int l = pt->levels - 1, i;
 
 		for (;;) {
-			i = pt_index(cur, l);
+			i = pt_index(pt, cur, l);
 			v = t[i];
 			if (!(v & PTE_P) || (v & PTE_L) || l == 0)
 				break;
@@ -304,14 +393,14 @@ uint64_t io_pgtable_unmap(struct io_pgtable *pt, uint64_t iova, uint64_t len,
 		}
 		if (l == 0) {
 			/* Tight loop over the rest of this level-0 table. */
-			uint64_t left = ((last - cur) >> 12) + 1, cnt = 0, *e = t + i;
+			uint64_t left = ((last - cur) >> gshift) + 1, cnt = 0, *e = t + i;
 			unsigned int n = PT_ENTRIES - i;
 
 			if (left < n)
 				n = (unsigned int)left;
 			for (unsigned int k = 0; k < n; k++)
 				cnt += e[k] & PTE_P;
-			next = cur + ((uint64_t)n << 12);
+			next = cur + ((uint64_t)n << gshift);
 			if (cnt) {
 				unsigned int f = 0, z = n - 1;
 
@@ -323,14 +412,14 @@ uint64_t io_pgtable_unmap(struct io_pgtable *pt, uint64_t iova, uint64_t len,
 				}
 				for (unsigned int k = f; k <= z; k++)
 					e[k] = 0;
-				total += cnt << 12;
+				total += cnt << gshift;
 				if (first_rm == UINT64_MAX)
-					first_rm = cur + ((uint64_t)f << 12);
-				last_rm = cur + ((uint64_t)z << 12) + (SZ_4K - 1);
-				max_pg = MAX(max_pg, SZ_4K);
+					first_rm = cur + ((uint64_t)f << gshift);
+				last_rm = cur + ((uint64_t)z << gshift) + (granule - 1);
+				max_pg = MAX(max_pg, granule);
 			}
 		} else {
-			uint64_t size = 1ULL << pt_level_shift(l);
+			uint64_t size = 1ULL << pt_level_shift(pt, l);
 			uint64_t base = cur & ~(size - 1);
 
 			if (v & PTE_P) {
@@ -359,14 +448,16 @@ uint64_t io_pgtable_unmap(struct io_pgtable *pt, uint64_t iova, uint64_t len,
 /* ---- walks -------------------------------------------------------------------------------- */
 
 /* The present leaf entry translating iova, or NULL; *level receives its level. */
-static inline uint64_t *walk_leaf(const struct io_pgtable *pt, uint64_t iova, unsigned int *level)
+static inline __attribute__((always_inline)) uint64_t *
+walk_leaf_granule(const struct io_pgtable *pt, uint64_t iova, unsigned int *level,
+		  const unsigned int gshift)
 {
 	uint64_t *t = pt->root;
 
 	if (unlikely(iova > pt->aperture_end))
 		return NULL;
 	for (unsigned int l = pt->levels - 1;; l--) {
-		uint64_t *e = &t[pt_index(iova, l)];
+		uint64_t *e = &t[(iova >> (gshift + 9 * l)) & (PT_ENTRIES - 1)];
 		uint64_t v = __atomic_load_n(e, __ATOMIC_ACQUIRE);
 
 		if (!(v & PTE_P))
@@ -379,9 +470,18 @@ static inline uint64_t *walk_leaf(const struct io_pgtable *pt, uint64_t iova, un
 	}
 }
 
-static inline void fill_leaf(uint64_t iova, uint64_t pte, unsigned int level, struct pt_leaf *leaf)
+/* Specialised per granule like io_pgtable_map: the walk is the translation hot path. */
+static inline uint64_t *walk_leaf(const struct io_pgtable *pt, uint64_t iova, unsigned int *level)
 {
-	uint64_t size = 1ULL << pt_level_shift(level);
+	if (likely(pt->gshift == 12))
+		return walk_leaf_granule(pt, iova, level, 12);
+	return walk_leaf_granule(pt, iova, level, 11);
+}
+
+static inline void fill_leaf(const struct io_pgtable *pt, uint64_t iova, uint64_t pte,
+			     unsigned int level, struct pt_leaf *leaf)
+{
+	uint64_t size = 1ULL << pt_level_shift(pt, level);
 
 	leaf->iova = iova & ~(size - 1);
 	leaf->paddr = pte & PTE_ADDR_MASK;
@@ -397,7 +497,7 @@ int io_pgtable_lookup(const struct io_pgtable *pt, uint64_t iova, struct pt_leaf
 
 	if (!e)
 		return -ENOENT;
-	fill_leaf(iova, __atomic_load_n(e, __ATOMIC_RELAXED), level, leaf);
+	fill_leaf(pt, iova, __atomic_load_n(e, __ATOMIC_RELAXED), level, leaf);
 	return 0;
 }
 
@@ -410,36 +510,45 @@ int io_pgtable_walk_hw(struct io_pgtable *pt, uint64_t iova, bool write, struct 
 		return -ENOENT;
 	v = __atomic_load_n(e, __ATOMIC_RELAXED);
 	set = PTE_A;
-	if (write && pt->dirty_tracking && (v & PTE_W))
+	if (write && (v & PTE_W) && __atomic_load_n(&pt->dirty_tracking, __ATOMIC_RELAXED))
 		set |= PTE_D;
 	if ((v & set) != set)
 		v = __atomic_or_fetch(e, set, __ATOMIC_RELAXED);
-	fill_leaf(iova, v, level, leaf);
+	fill_leaf(pt, iova, v, level, leaf);
+	return 0;
+}
+
+int io_pgtable_set_dirty(struct io_pgtable *pt, uint64_t iova)
+{
+	unsigned int level;
+	uint64_t *e = walk_leaf(pt, iova, &level);
+
+	if (!e)
+		return -ENOENT;
+	__atomic_or_fetch(e, PTE_D, __ATOMIC_RELAXED);
 	return 0;
 }
 
 uint64_t io_pgtable_read_dirty(struct io_pgtable *pt, uint64_t iova, uint64_t len, bool clear,
 			       void (*cb)(void *arg, uint64_t iova, uint64_t size), void *arg)
 {
-	uint64_t last, cur = iova, found = 0;
+	uint64_t last, cur, found = 0;
 
-	if (!range_last(iova, len, &last) || iova > pt->aperture_end)
+	if (!clip_range(pt, iova, len, &cur, &last))
 		return 0;
-	if (last > pt->aperture_end)
-		last = pt->aperture_end;
 	for (;;) {
 		uint64_t *t = pt->root, *e, v, size, base;
 		unsigned int l = pt->levels - 1;
 
 		for (;;) {
-			e = &t[pt_index(cur, l)];
+			e = &t[pt_index(pt, cur, l)];
 			v = __atomic_load_n(e, __ATOMIC_ACQUIRE);
 			if (!(v & PTE_P) || (v & PTE_L) || l == 0)
 				break;
 			t = pte_table(v);
 			l--;
 		}
-		size = 1ULL << pt_level_shift(l);
+		size = 1ULL << pt_level_shift(pt, l);
 		base = cur & ~(size - 1);
 		if ((v & PTE_P) && (v & PTE_D)) {
 			found++;
@@ -471,7 +580,7 @@ static void count_sub(const uint64_t *t, unsigned int level, uint64_t *out)
 
 void io_pgtable_count_leaves(const struct io_pgtable *pt, uint64_t out[3])
 {
-	uint64_t c[5] = { 0 };
+	uint64_t c[PT_MAX_LEVELS] = { 0 };
 
 	count_sub(pt->root, pt->levels - 1, c);
 	out[0] = c[0];

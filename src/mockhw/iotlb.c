@@ -6,18 +6,25 @@
  *
  * Tags: (domid, pasid, vpn = iova >> shift, shift). domid 0 marks an invalid way (hardware
  * domain IDs start at 1). The set index hashes (domid, vpn, shift) but not the PASID, so that
- * an invalidation of a domain range for all PASIDs touches only the sets of that range; a small
- * range is invalidated by probing those sets, a big one by scanning the whole array.
- * Lookups probe each leaf size the domain may use, smallest first.
+ * an invalidation of a domain range for one or all PASIDs touches only the sets of that range; a
+ * small range is invalidated by probing those sets, a big one by scanning the whole array.
+ * Lookups probe each leaf size the domain may use (the bits of its size bitmap: any shift, so
+ * 2K-granule and nested combined sizes need nothing special), smallest first.
+ *
+ * An entry also keeps state flags (IOTLB_F_*: which D bits its walk found set, whether stage 1
+ * forbade writes) so that the caller can decide, on a hit, whether a write must re-walk to set D;
+ * iotlb_replace_locked() refreshes an entry after such a re-walk.
  *
  * Replacement: true LRU per set from a 64-bit clock bumped on every hit and insert; an invalid
  * way is always taken first.
  *
  * Invariants (under the lock): st->entries equals the number of valid ways whose owner is st;
- * no two valid ways carry the same tag (an insert follows a miss under the same lock hold).
+ * no two valid ways carry the same tag (an insert follows a miss under the same lock hold; a
+ * replacement that changes the leaf size reuses a way already carrying the new tag).
  *
  * Locking: one lock per instance, a test-and-set spinlock that yields after a short spin (the
- * critical sections are a few dozen loads; nothing allocates or sleeps under it). */
+ * critical sections are a few dozen loads — or one nested walk on a miss; nothing allocates or
+ * sleeps under it). */
 #include "iotlb.h"
 
 #include "common/alloc.h"
@@ -35,6 +42,7 @@ struct iotlb_entry {
 	uint32_t pasid;
 	uint8_t shift;
 	uint8_t prot;
+	uint8_t flags;                  /* IOTLB_F_* */
 };
 
 struct iotlb {
@@ -45,8 +53,6 @@ struct iotlb {
 	uint64_t clock;
 	struct iotlb_entry *e;          /* sets * ways */
 };
-
-static const unsigned int leaf_shifts[] = { 12, 21, 30 };
 
 static inline void cpu_relax(void)
 {
@@ -131,17 +137,15 @@ static inline struct iotlb_entry *set_of(struct iotlb *tlb, uint32_t domid, uint
 	return &tlb->e[s * tlb->ways];
 }
 
-bool iotlb_lookup_locked(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid,
-			 uint32_t pasid, uint64_t iova, uint64_t sizes, struct iotlb_xlate *out)
+struct iotlb_entry *iotlb_lookup_locked(struct iotlb *tlb, struct mock_iotlb_stats *st,
+					uint32_t domid, uint32_t pasid, uint64_t iova,
+					uint64_t sizes, struct iotlb_xlate *out)
 {
-	for (unsigned int k = 0; k < ARRAY_SIZE(leaf_shifts); k++) {
-		unsigned int shift = leaf_shifts[k];
+	for (uint64_t s = sizes; s; s &= s - 1) {
+		unsigned int shift = (unsigned int)__builtin_ctzll(s);
 		uint64_t vpn = iova >> shift;
-		struct iotlb_entry *w;
+		struct iotlb_entry *w = set_of(tlb, domid, vpn, shift);
 
-		if (!(sizes & (1ULL << shift)))
-			continue;
-		w = set_of(tlb, domid, vpn, shift);
 		for (unsigned int i = 0; i < tlb->ways; i++, w++) {
 			if (w->vpn != vpn || w->domid != domid || w->pasid != pasid ||
 			    w->shift != shift)
@@ -151,12 +155,27 @@ bool iotlb_lookup_locked(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_
 			out->paddr = w->paddr;
 			out->shift = shift;
 			out->prot = w->prot;
+			out->flags = w->flags;
 			st->hits++;
-			return true;
+			return w;
 		}
 	}
 	st->misses++;
-	return false;
+	return NULL;
+}
+
+static inline void fill_way(struct iotlb *tlb, struct iotlb_entry *w, struct mock_iotlb_stats *st,
+			    uint32_t domid, uint32_t pasid, const struct iotlb_xlate *x)
+{
+	w->vpn = x->iova >> x->shift;
+	w->paddr = x->paddr;
+	w->lru = ++tlb->clock;
+	w->owner = st;
+	w->domid = domid;
+	w->pasid = pasid;
+	w->shift = (uint8_t)x->shift;
+	w->prot = (uint8_t)x->prot;
+	w->flags = (uint8_t)x->flags;
 }
 
 void iotlb_insert_locked(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid,
@@ -175,15 +194,33 @@ void iotlb_insert_locked(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_
 	}
 	if (victim->domid)
 		victim->owner->entries--;
-	victim->vpn = vpn;
-	victim->paddr = x->paddr;
-	victim->lru = ++tlb->clock;
-	victim->owner = st;
-	victim->domid = domid;
-	victim->pasid = pasid;
-	victim->shift = (uint8_t)x->shift;
-	victim->prot = (uint8_t)x->prot;
+	fill_way(tlb, victim, st, domid, pasid, x);
 	st->entries++;
+}
+
+void iotlb_replace_locked(struct iotlb *tlb, struct iotlb_entry *w, struct mock_iotlb_stats *st,
+			  uint32_t domid, uint32_t pasid, const struct iotlb_xlate *x)
+{
+	/* Same leaf size: same set, rewrite in place. Otherwise the tag moves to another set,
+	 * where a stale way may already carry it (tags stay unique: reuse that way). */
+	if (x && x->shift == w->shift) {
+		fill_way(tlb, w, st, domid, pasid, x);
+		return;
+	}
+	w->owner->entries--;
+	w->domid = 0;
+	w->owner = NULL;
+	if (!x)
+		return;
+	w = set_of(tlb, domid, x->iova >> x->shift, x->shift);
+	for (unsigned int i = 0; i < tlb->ways; i++, w++) {
+		if (w->domid == domid && w->pasid == pasid && w->shift == x->shift &&
+		    w->vpn == x->iova >> x->shift) {
+			fill_way(tlb, w, st, domid, pasid, x);
+			return;
+		}
+	}
+	iotlb_insert_locked(tlb, st, domid, pasid, x);
 }
 
 static inline void drop(struct iotlb_entry *w, uint64_t *dropped)
@@ -194,7 +231,13 @@ static inline void drop(struct iotlb_entry *w, uint64_t *dropped)
 	(*dropped)++;
 }
 
-static uint64_t scan_drop(struct iotlb *tlb, uint32_t domid, uint64_t first, uint64_t last)
+static inline bool pasid_match(const struct iotlb_entry *w, uint32_t pasid)
+{
+	return pasid == IOTLB_PASID_ANY || w->pasid == pasid;
+}
+
+static uint64_t scan_drop(struct iotlb *tlb, uint32_t domid, uint32_t pasid, uint64_t first,
+			  uint64_t last)
 {
 	uint64_t n = (uint64_t)tlb->sets * tlb->ways, dropped = 0;
 
@@ -202,7 +245,7 @@ static uint64_t scan_drop(struct iotlb *tlb, uint32_t domid, uint64_t first, uin
 		struct iotlb_entry *w = &tlb->e[i];
 		uint64_t start, end;
 
-		if (w->domid != domid)
+		if (w->domid != domid || !pasid_match(w, pasid))
 			continue;
 		start = w->vpn << w->shift;
 		end = start + ((1ULL << w->shift) - 1);
@@ -213,7 +256,7 @@ static uint64_t scan_drop(struct iotlb *tlb, uint32_t domid, uint64_t first, uin
 }
 
 void iotlb_inval_range(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid,
-		       uint64_t sizes, uint64_t first, uint64_t last)
+		       uint32_t pasid, uint64_t sizes, uint64_t first, uint64_t last)
 {
 	uint64_t dropped = 0, probes = 0;
 
@@ -223,26 +266,26 @@ void iotlb_inval_range(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t 
 	st->invalidations++;
 	if (!st->entries)
 		goto out;
-	for (unsigned int k = 0; k < ARRAY_SIZE(leaf_shifts); k++) {
-		unsigned int shift = leaf_shifts[k];
+	for (uint64_t s = sizes; s; s &= s - 1) {
+		unsigned int shift = (unsigned int)__builtin_ctzll(s);
 
-		if (sizes & (1ULL << shift))
-			probes += ((last >> shift) - (first >> shift)) + 1;
+		probes += ((last >> shift) - (first >> shift)) + 1;
+		if (probes > tlb->sets)
+			break;
 	}
 	if (probes > tlb->sets) {
-		dropped = scan_drop(tlb, domid, first, last);
+		dropped = scan_drop(tlb, domid, pasid, first, last);
 		goto out;
 	}
-	for (unsigned int k = 0; k < ARRAY_SIZE(leaf_shifts); k++) {
-		unsigned int shift = leaf_shifts[k];
+	for (uint64_t s = sizes; s; s &= s - 1) {
+		unsigned int shift = (unsigned int)__builtin_ctzll(s);
 
-		if (!(sizes & (1ULL << shift)))
-			continue;
 		for (uint64_t vpn = first >> shift; vpn <= last >> shift; vpn++) {
 			struct iotlb_entry *w = set_of(tlb, domid, vpn, shift);
 
 			for (unsigned int i = 0; i < tlb->ways; i++, w++)
-				if (w->domid == domid && w->vpn == vpn && w->shift == shift)
+				if (w->domid == domid && w->vpn == vpn && w->shift == shift &&
+				    pasid_match(w, pasid))
 					drop(w, &dropped);
 		}
 	}
@@ -251,14 +294,15 @@ out:
 	iotlb_unlock(tlb);
 }
 
-void iotlb_inval_domain(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid)
+void iotlb_inval_domain(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid,
+			uint32_t pasid)
 {
 	uint64_t dropped = 0;
 
 	iotlb_lock(tlb);
 	st->invalidations++;
 	if (st->entries)
-		dropped = scan_drop(tlb, domid, 0, UINT64_MAX);
+		dropped = scan_drop(tlb, domid, pasid, 0, UINT64_MAX);
 	st->entries_dropped += dropped;
 	iotlb_unlock(tlb);
 }
@@ -267,7 +311,7 @@ void iotlb_drop_domain(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t 
 {
 	iotlb_lock(tlb);
 	if (st->entries)
-		scan_drop(tlb, domid, 0, UINT64_MAX);
+		scan_drop(tlb, domid, IOTLB_PASID_ANY, 0, UINT64_MAX);
 	iotlb_unlock(tlb);
 }
 

@@ -1,79 +1,77 @@
-/* mock_iommu.c — mock IOMMU instances and paging domains: glue over io_pgtable.c (the tables)
- * and iotlb.c (the cache). API and contracts in mock_iommu.h.
+/* mock_iommu.c — mock IOMMU instances and domains: glue over io_pgtable.c (the tables),
+ * iotlb.c (the cache) and s1_walk.c (the stage-1 format of nested domains). API and contracts in
+ * mock_iommu.h; structures and the domain lifetime rules in mock_private.h.
  *
  * Owns: per instance, a copy of its caps (name included), its IOTLB and its domain ID space
- * (IDs 1..MOCK_DOMAIN_ID_MAX, a bitmap); per domain, its page table and IOTLB counters.
+ * (IDs 1..MOCK_DOMAIN_ID_MAX, a bitmap); per domain, its page table (paging) or stage-1 config
+ * (nested), its IOTLB counters, its fault handler and, for a nest parent, its child list.
  *
- * Translation: IOTLB lookup first. On a miss the tables are walked (setting the accessed bit,
- * and dirty for writes when the domain tracks dirtiness) and the leaf is inserted, all under the
- * IOTLB lock so an invalidation cannot slip between walk and fill. On a hit the cached
- * translation is used — even if the tables changed since, as hardware would — and it is
- * compared with a software walk outside the lock: a mismatch (leaf gone, other output address
- * or other permissions) counts a stale hit. Permission checks use the translation that is used.
+ * Translation: IOTLB lookup first. On a miss the domain is walked as hardware would (setting the
+ * accessed bit, dirty for writes when tracked; for a nested domain the stage-1 walk in guest
+ * memory with its own A/D updates) and the result is inserted, all under the IOTLB lock so an
+ * invalidation cannot slip between walk and fill. On a hit the cached translation is used — even
+ * if the tables changed since, as hardware would — and it is compared with a software walk
+ * outside the lock: a mismatch (leaf gone, other output address or other permissions) counts a
+ * stale hit. One exception, as on VT-d: a write hit on an entry that was cached without the D
+ * bit its walk would now set (stage 2 with dirty tracking on; stage 1 always) re-walks under the
+ * lock, which sets D and refreshes the entry. Permission checks use the translation that is
+ * used. A fault goes to the domain's fault handler first (0 from it: -EAGAIN).
+ *
+ * Invalidation scope: an entry is tagged with the ID of the domain that was translated (a nested
+ * domain's own ID). mock_domain_iotlb_sync/flush_all of a nest parent also flush every entry of
+ * its children, since their combined entries embed the parent's translations; so do the IOTLB
+ * drops after a read-and-clear of dirty bits. mock_domain_iotlb_invalidate only touches the
+ * domain's own tags.
  *
  * Conventions where mock_iommu.h leaves room: pgsize_mask 0 in mock_domain_map means "the
- * domain's bitmap"; a mask without 4K requires alignment to its smallest size. unmap of a range
- * that is not 4K aligned, empty or wrapping removes nothing (returns 0); a range running past the
- * aperture is clamped. The PASID is only an IOTLB tag (not checked against pasid_bits).
- * mock_domain_table_pages() counts the tables in the tree; tables retired when a huge leaf
- * replaced an empty subtree sit on a spare list (reused first, freed with the domain).
- * Dirty tracking: the tables and the walk support it (io_pgtable.h); nothing in mock_iommu.h
- * switches it on yet.
+ * domain's bitmap"; each mask bit allows the largest domain leaf size not above it (io_pgtable.h).
+ * unmap of a range that is not granule aligned, empty or wrapping removes nothing (returns 0); a
+ * range running past the aperture is clamped. The PASID is only an IOTLB tag (not checked against
+ * pasid_bits; mock_dev checks). A custom aperture must be granule aligned at both ends.
+ * Nested domains: map -> -EINVAL, unmap -> 0, table_pages -> 0, pgsize_bitmap -> the stage-1
+ * leaves 4K|2M|1G, aperture [0, 2^addr_width - 1] (no upper canonical half). Dirty tracking:
+ * read_and_clear_dirty needs tracking enabled (-EINVAL otherwise, like the kernel's drivers);
+ * set_dirty works on any paging domain.
  *
- * Locking: map/unmap/iotlb_sync/flush_all/free of one domain are serialised by the caller.
- * Translations may run on any threads concurrently (IOTLB lock per instance; table walks are
- * lock-free). Domain allocation and free take the instance's id_lock. */
-#include "mock_iommu.h"
+ * Locking: map/unmap/iotlb_sync/flush_all/free/set_dirty_tracking of one domain are serialised by
+ * the caller. Translations may run on any threads concurrently (IOTLB lock per instance; table
+ * walks are lock-free). Domain allocation and free, and child lists, take the instance's id_lock.
+ * Setting a fault handler while DMA runs is allowed; a racing fault sees the old or new handler
+ * (its arg may pair with the new fn when both change: set the handler before DMA starts). */
+#include "mock_private.h"
 
 #include "common/alloc.h"
 #include "common/compiler.h"
 #include "common/overflow.h"
-#include "io_pgtable.h"
-#include "iotlb.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 
-#define MOCK_DOMAIN_ID_MAX 65535u
-#define MOCK_SUPPORTED_PGSIZES (SZ_4K | SZ_2M | SZ_1G)
-
-struct mock_iommu {
-	struct mock_iommu_caps caps;
-	char name[32];
-	struct iotlb *tlb;
-	pthread_mutex_t id_lock;
-	uint32_t id_hint;
-	uint32_t ndomains;
-	uint64_t id_map[(MOCK_DOMAIN_ID_MAX + 1) / 64];   /* bit n: ID n in use; ID 0 reserved */
-};
-
-struct mock_domain {
-	struct io_pgtable pt;
-	struct mock_iommu *iommu;
-	struct iotlb *tlb;
-	uint32_t id;
-	uint64_t pgsize_bitmap;
-	struct mock_iotlb_stats stats;   /* updated under the IOTLB lock */
-};
+#define PROT_RW (MOCK_PROT_READ | MOCK_PROT_WRITE)
+#define S1_LEAF_SIZES (SZ_4K | SZ_2M | SZ_1G)
 
 /* ---- instances ------------------------------------------------------------------------------ */
 
 int mock_iommu_create(const struct mock_iommu_caps *caps, struct mock_iommu **out)
 {
 	struct mock_iommu *iommu;
-	int ret;
+	int gshift, ret;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
 	if (!caps)
 		return -EINVAL;
-	if (!(caps->pgsize_bitmap & SZ_4K) || (caps->pgsize_bitmap & ~MOCK_SUPPORTED_PGSIZES))
+	gshift = io_pgtable_granule_shift(caps->pgsize_bitmap);
+	if (gshift < 0)
 		return -EINVAL;
 	if (caps->ias_bits != 39 && caps->ias_bits != 48 && caps->ias_bits != 57)
 		return -EINVAL;
 	if (caps->pasid_bits > 20)
+		return -EINVAL;
+	if ((caps->aperture_start || caps->aperture_last) &&
+	    !io_pgtable_aperture_ok(caps->ias_bits, (unsigned int)gshift, caps->aperture_start,
+				    caps->aperture_last))
 		return -EINVAL;
 
 	iommu = ioasid_zalloc(sizeof(*iommu));
@@ -82,6 +80,7 @@ int mock_iommu_create(const struct mock_iommu_caps *caps, struct mock_iommu **ou
 	iommu->caps = *caps;
 	strncpy(iommu->name, caps->name ? caps->name : "iommu", sizeof(iommu->name) - 1);
 	iommu->caps.name = iommu->name;
+	iommu->gshift = (unsigned int)gshift;
 	ret = iotlb_create(caps->iotlb_sets, caps->iotlb_ways, &iommu->tlb);
 	if (ret) {
 		ioasid_free(iommu);
@@ -110,6 +109,13 @@ const struct mock_iommu_caps *mock_iommu_caps(const struct mock_iommu *iommu)
 	return &iommu->caps;
 }
 
+void mock_iommu_debug_stats(struct mock_iommu *iommu, struct mock_iommu_debug *out)
+{
+	pthread_mutex_lock(&iommu->id_lock);
+	*out = iommu->debug;
+	pthread_mutex_unlock(&iommu->id_lock);
+}
+
 /* ---- domain IDs ----------------------------------------------------------------------------- */
 
 static int domain_id_alloc(struct mock_iommu *iommu, uint32_t *id)
@@ -126,6 +132,7 @@ static int domain_id_alloc(struct mock_iommu *iommu, uint32_t *id)
 		iommu->id_map[cand / 64] |= bit;
 		iommu->id_hint = cand % MOCK_DOMAIN_ID_MAX + 1;
 		iommu->ndomains++;
+		iommu->debug.domains++;
 		*id = cand;
 		ret = 0;
 		break;
@@ -134,19 +141,116 @@ static int domain_id_alloc(struct mock_iommu *iommu, uint32_t *id)
 	return ret;
 }
 
-static void domain_id_free(struct mock_iommu *iommu, uint32_t id)
+static void domain_id_free(struct mock_iommu *iommu, uint32_t id, bool was_pending)
 {
 	pthread_mutex_lock(&iommu->id_lock);
 	iommu->id_map[id / 64] &= ~(1ULL << (id % 64));
 	iommu->ndomains--;
+	iommu->debug.domains--;
+	if (was_pending)
+		iommu->debug.pending_frees--;
 	pthread_mutex_unlock(&iommu->id_lock);
+}
+
+/* ---- domain lifetime ------------------------------------------------------------------------ */
+
+/* The domain is unused and unlinked: give everything back. */
+static void domain_destroy(struct mock_domain *dom)
+{
+	iotlb_drop_domain(dom->tlb, &dom->stats, dom->id);
+	if (!dom->parent)
+		io_pgtable_destroy(&dom->pt);
+	domain_id_free(dom->iommu, dom->id, dom->free_pending);
+	ioasid_free(dom);
+}
+
+/* Under id_lock: drop one use; true when that makes a pending free due. */
+static bool domain_unuse_locked(struct mock_domain *dom)
+{
+	return --dom->users == 0 && dom->free_pending;
+}
+
+/* Under id_lock: take a nested domain off its parent's list. Returns the parent when that was
+ * its last use and its free is pending (the caller destroys it after unlocking). */
+static struct mock_domain *domain_unlink_locked(struct mock_domain *dom)
+{
+	struct mock_domain *p = dom->parent, **pp;
+
+	if (!p)
+		return NULL;
+	for (pp = &p->children; *pp != dom; pp = &(*pp)->sibling)
+		;
+	*pp = dom->sibling;
+	dom->sibling = NULL;
+	return domain_unuse_locked(p) ? p : NULL;
+}
+
+/* Destroy dom (already unused and marked or being freed), then its parent if that was due. */
+static void domain_release(struct mock_domain *dom)
+{
+	struct mock_iommu *iommu = dom->iommu;
+	struct mock_domain *parent;
+
+	pthread_mutex_lock(&iommu->id_lock);
+	parent = domain_unlink_locked(dom);
+	pthread_mutex_unlock(&iommu->id_lock);
+	domain_destroy(dom);
+	if (parent)
+		domain_destroy(parent);
+}
+
+int mock_domain_use(struct mock_domain *dom)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&dom->iommu->id_lock);
+	if (dom->free_pending)
+		ret = -EINVAL;
+	else
+		dom->users++;
+	pthread_mutex_unlock(&dom->iommu->id_lock);
+	return ret;
+}
+
+void mock_domain_unuse(struct mock_domain *dom)
+{
+	bool due;
+
+	pthread_mutex_lock(&dom->iommu->id_lock);
+	due = domain_unuse_locked(dom);
+	pthread_mutex_unlock(&dom->iommu->id_lock);
+	if (due)
+		domain_release(dom);
+}
+
+void mock_domain_free(struct mock_domain *dom)
+{
+	struct mock_iommu *iommu;
+
+	if (!dom)
+		return;
+	iommu = dom->iommu;
+	pthread_mutex_lock(&iommu->id_lock);
+	if (dom->users) {
+		/* Caller error (children or device entries still use it): defer, and say so. */
+		if (!dom->free_pending) {
+			dom->free_pending = true;
+			iommu->debug.pending_frees++;
+		}
+		iommu->debug.busy_domain_frees++;
+		pthread_mutex_unlock(&iommu->id_lock);
+		return;
+	}
+	pthread_mutex_unlock(&iommu->id_lock);
+	domain_release(dom);
 }
 
 /* ---- paging domains ------------------------------------------------------------------------- */
 
-int mock_domain_alloc_paging(struct mock_iommu *iommu, uint64_t pgsize_bitmap,
-			     struct mock_domain **out)
+int mock_domain_alloc_paging_flags(struct mock_iommu *iommu, uint64_t pgsize_bitmap,
+				   unsigned int flags, struct mock_domain **out)
 {
+	const struct mock_iommu_caps *caps;
 	struct mock_domain *dom;
 	uint64_t sizes;
 	int ret;
@@ -156,41 +260,131 @@ int mock_domain_alloc_paging(struct mock_iommu *iommu, uint64_t pgsize_bitmap,
 	*out = NULL;
 	if (!iommu)
 		return -EINVAL;
-	sizes = (pgsize_bitmap ? pgsize_bitmap : iommu->caps.pgsize_bitmap) &
-		iommu->caps.pgsize_bitmap;
-	if (!(sizes & SZ_4K))
+	caps = &iommu->caps;
+	if (flags & ~(MOCK_DOMAIN_NEST_PARENT | MOCK_DOMAIN_DIRTY))
+		return -EOPNOTSUPP;
+	if (((flags & MOCK_DOMAIN_NEST_PARENT) && !caps->nesting) ||
+	    ((flags & MOCK_DOMAIN_DIRTY) && !caps->dirty_tracking))
+		return -EOPNOTSUPP;
+	sizes = (pgsize_bitmap ? pgsize_bitmap : caps->pgsize_bitmap) & caps->pgsize_bitmap;
+	if (!(sizes & (1ULL << iommu->gshift)))
 		return -EINVAL;
 
 	dom = ioasid_zalloc(sizeof(*dom));
 	if (!dom)
 		return -ENOMEM;
-	ret = io_pgtable_init(&dom->pt, iommu->caps.ias_bits, sizes);
-	if (ret) {
-		ioasid_free(dom);
-		return ret;
+	ret = io_pgtable_init(&dom->pt, caps->ias_bits, sizes);
+	if (ret)
+		goto out_free;
+	if (caps->aperture_start || caps->aperture_last) {
+		ret = io_pgtable_set_aperture(&dom->pt, caps->aperture_start, caps->aperture_last);
+		if (ret)
+			goto out_pt;
 	}
 	ret = domain_id_alloc(iommu, &dom->id);
+	if (ret)
+		goto out_pt;
+	dom->iommu = iommu;
+	dom->tlb = iommu->tlb;
+	dom->flags = flags;
+	dom->pgsize_bitmap = sizes;
+	dom->tlb_sizes = sizes;
+	dom->ap_start = dom->pt.aperture_start;
+	dom->ap_end = dom->pt.aperture_end;
+	dom->granule = 1ULL << iommu->gshift;
+	*out = dom;
+	return 0;
+
+out_pt:
+	io_pgtable_destroy(&dom->pt);
+out_free:
+	ioasid_free(dom);
+	return ret;
+}
+
+int mock_domain_alloc_paging(struct mock_iommu *iommu, uint64_t pgsize_bitmap,
+			     struct mock_domain **out)
+{
+	return mock_domain_alloc_paging_flags(iommu, pgsize_bitmap, 0, out);
+}
+
+/* ---- nested domains ------------------------------------------------------------------------- */
+
+/* Sizes a combined translation can have: min(stage-1 leaf, stage-2 leaf). */
+static uint64_t combined_sizes(uint64_t s1, uint64_t s2)
+{
+	uint64_t out = 0;
+
+	for (uint64_t a = s1; a; a &= a - 1)
+		for (uint64_t b = s2; b; b &= b - 1)
+			out |= MIN(a & -a, b & -b);
+	return out;
+}
+
+int mock_domain_alloc_nested(struct mock_domain *parent, const struct mock_s1_config *cfg,
+			     struct mock_domain **out)
+{
+	struct mock_iommu *iommu;
+	struct mock_domain *dom;
+	unsigned int levels;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!parent || !cfg || parent->parent || !(parent->flags & MOCK_DOMAIN_NEST_PARENT))
+		return -EINVAL;
+	ret = s1_config_check(cfg, &levels);
+	if (ret)
+		return ret;
+	iommu = parent->iommu;
+
+	dom = ioasid_zalloc(sizeof(*dom));
+	if (!dom)
+		return -ENOMEM;
+	ret = domain_id_alloc(iommu, &dom->id);
 	if (ret) {
-		io_pgtable_destroy(&dom->pt);
 		ioasid_free(dom);
 		return ret;
 	}
 	dom->iommu = iommu;
 	dom->tlb = iommu->tlb;
-	dom->pgsize_bitmap = sizes;
+	dom->parent = parent;
+	dom->s1 = (struct mock_s1){ .root = cfg->pgtbl_addr, .levels = levels,
+				    .addr_width = cfg->addr_width,
+				    .write_protect = cfg->write_protect };
+	dom->pgsize_bitmap = S1_LEAF_SIZES;
+	dom->tlb_sizes = combined_sizes(S1_LEAF_SIZES, parent->pgsize_bitmap);
+	dom->ap_start = 0;
+	dom->ap_end = (1ULL << cfg->addr_width) - 1;
+	dom->granule = MIN(SZ_4K, parent->granule);
+
+	pthread_mutex_lock(&iommu->id_lock);
+	if (parent->free_pending) {
+		pthread_mutex_unlock(&iommu->id_lock);
+		domain_id_free(iommu, dom->id, false);
+		ioasid_free(dom);
+		return -EINVAL;
+	}
+	dom->sibling = parent->children;
+	parent->children = dom;
+	parent->users++;
+	pthread_mutex_unlock(&iommu->id_lock);
 	*out = dom;
 	return 0;
 }
 
-void mock_domain_free(struct mock_domain *dom)
+bool mock_domain_is_nested(const struct mock_domain *dom)
 {
-	if (!dom)
-		return;
-	iotlb_drop_domain(dom->tlb, &dom->stats, dom->id);
-	io_pgtable_destroy(&dom->pt);
-	domain_id_free(dom->iommu, dom->id);
-	ioasid_free(dom);
+	return dom->parent != NULL;
 }
+
+struct mock_domain *mock_domain_parent(const struct mock_domain *dom)
+{
+	return dom->parent;
+}
+
+/* ---- properties ----------------------------------------------------------------------------- */
 
 uint64_t mock_domain_pgsize_bitmap(const struct mock_domain *dom)
 {
@@ -199,12 +393,12 @@ uint64_t mock_domain_pgsize_bitmap(const struct mock_domain *dom)
 
 uint64_t mock_domain_aperture_start(const struct mock_domain *dom)
 {
-	return 0;
+	return dom->ap_start;
 }
 
 uint64_t mock_domain_aperture_end(const struct mock_domain *dom)
 {
-	return dom->pt.aperture_end;
+	return dom->ap_end;
 }
 
 uint32_t mock_domain_id(const struct mock_domain *dom)
@@ -214,12 +408,14 @@ uint32_t mock_domain_id(const struct mock_domain *dom)
 
 uint64_t mock_domain_table_pages(const struct mock_domain *dom)
 {
-	return dom->pt.table_pages;
+	return dom->parent ? 0 : dom->pt.table_pages;
 }
 
 int mock_domain_map(struct mock_domain *dom, uint64_t iova, uint64_t paddr, uint64_t len,
 		    int prot, uint64_t pgsize_mask)
 {
+	if (unlikely(dom->parent))
+		return -EINVAL;   /* the guest owns a nested domain's table */
 	return io_pgtable_map(&dom->pt, iova, paddr, len, prot, pgsize_mask);
 }
 
@@ -238,6 +434,8 @@ uint64_t mock_domain_unmap(struct mock_domain *dom, uint64_t iova, uint64_t len,
 	struct pt_unmap_span span;
 	uint64_t n;
 
+	if (unlikely(dom->parent))
+		return 0;
 	if (!gather)
 		return io_pgtable_unmap(&dom->pt, iova, len, NULL);
 	span.first = gather->start;
@@ -250,115 +448,216 @@ uint64_t mock_domain_unmap(struct mock_domain *dom, uint64_t iova, uint64_t len,
 	return n;
 }
 
+/* A nest parent's translations are embedded in its children's entries: flush them all. */
+static void flush_children(struct mock_domain *dom)
+{
+	if (!(dom->flags & MOCK_DOMAIN_NEST_PARENT))
+		return;
+	pthread_mutex_lock(&dom->iommu->id_lock);
+	for (struct mock_domain *c = dom->children; c; c = c->sibling)
+		iotlb_inval_domain(c->tlb, &c->stats, c->id, IOTLB_PASID_ANY);
+	pthread_mutex_unlock(&dom->iommu->id_lock);
+}
+
 void mock_domain_iotlb_sync(struct mock_domain *dom, struct mock_iotlb_gather *gather)
 {
 	if (!gather)
 		return;
-	if (gather->start <= gather->end)
-		iotlb_inval_range(dom->tlb, &dom->stats, dom->id, dom->pgsize_bitmap,
+	if (gather->start <= gather->end) {
+		iotlb_inval_range(dom->tlb, &dom->stats, dom->id, IOTLB_PASID_ANY, dom->tlb_sizes,
 				  gather->start, gather->end);
+		flush_children(dom);
+	}
 	mock_iotlb_gather_init(gather);
 }
 
 void mock_domain_flush_all(struct mock_domain *dom)
 {
-	iotlb_inval_domain(dom->tlb, &dom->stats, dom->id);
+	iotlb_inval_domain(dom->tlb, &dom->stats, dom->id, IOTLB_PASID_ANY);
+	flush_children(dom);
+}
+
+void mock_domain_iotlb_invalidate(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
+				  uint64_t len)
+{
+	uint64_t last;
+
+	if (len == UINT64_MAX) {
+		iotlb_inval_domain(dom->tlb, &dom->stats, dom->id, pasid);
+		return;
+	}
+	if (!len)
+		return;
+	if (check_add_overflow(iova, len - 1, &last))
+		last = UINT64_MAX;
+	iotlb_inval_range(dom->tlb, &dom->stats, dom->id, pasid, dom->tlb_sizes, iova, last);
 }
 
 /* ---- translation ---------------------------------------------------------------------------- */
 
-int mock_domain_iova_to_phys(struct mock_domain *dom, uint64_t iova, uint64_t *paddr,
-			     int *prot, uint64_t *leaf_size)
+/* One walk of dom for iova: hardware (A/D side effects) or software (none). */
+static inline int domain_walk(struct mock_domain *dom, uint64_t iova, bool write, bool hw,
+			      struct iotlb_xlate *x, enum mock_fault_reason *reason)
 {
 	struct pt_leaf leaf;
+	int r;
 
-	if (io_pgtable_lookup(&dom->pt, iova, &leaf))
-		return -ENOENT;
-	if (paddr)
-		*paddr = leaf.paddr + (iova - leaf.iova);
-	if (prot)
-		*prot = leaf.prot;
-	if (leaf_size)
-		*leaf_size = leaf.size;
+	if (unlikely(dom->parent))
+		return s1_nested_walk(dom, iova, write, hw, x, reason);
+	r = hw ? io_pgtable_walk_hw(&dom->pt, iova, write, &leaf)
+	       : io_pgtable_lookup(&dom->pt, iova, &leaf);
+	if (r) {
+		*reason = MOCK_FAULT_NOT_PRESENT;
+		return -EFAULT;
+	}
+	x->iova = leaf.iova;
+	x->paddr = leaf.paddr;
+	x->shift = (unsigned int)__builtin_ctzll(leaf.size);
+	x->prot = leaf.prot;
+	x->flags = (leaf.pte & PTE_D) ? IOTLB_F_S2_DIRTY : 0;
 	return 0;
 }
 
-#define PROT_RW (MOCK_PROT_READ | MOCK_PROT_WRITE)
+/* A write through cached entry x would leave a D bit unset that a walk would set now. */
+static inline bool write_needs_walk(const struct mock_domain *dom, const struct iotlb_xlate *x)
+{
+	const struct mock_domain *s2 = dom->parent ? dom->parent : dom;
+
+	if (!(x->prot & MOCK_PROT_WRITE))
+		return false;   /* the write faults anyway */
+	if (dom->parent && !(x->flags & IOTLB_F_S1_DIRTY))
+		return true;
+	return !(x->flags & IOTLB_F_S2_DIRTY) &&
+	       __atomic_load_n(&s2->pt.dirty_tracking, __ATOMIC_RELAXED);
+}
+
+/* Whether the tables still hold the cached translation x of iova (software walk). */
+static inline bool hit_still_valid(struct mock_domain *dom, uint64_t iova,
+				   const struct iotlb_xlate *x)
+{
+	const uint64_t cached = x->paddr + (iova - x->iova);
+
+	if (likely(!dom->parent)) {
+		struct pt_leaf leaf;
+
+		return !io_pgtable_lookup(&dom->pt, iova, &leaf) &&
+		       leaf.paddr + (iova - leaf.iova) == cached &&
+		       (leaf.prot & PROT_RW) == (x->prot & PROT_RW);
+	} else {
+		enum mock_fault_reason ignored;
+		struct iotlb_xlate now;
+
+		return !s1_nested_walk(dom, iova, false, false, &now, &ignored) &&
+		       now.paddr + (iova - now.iova) == cached &&
+		       (now.prot & PROT_RW) == (x->prot & PROT_RW);
+	}
+}
+
+static int report_fault(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
+			enum mock_dma_dir dir, enum mock_fault_reason reason,
+			struct mock_fault *fault)
+{
+	const struct mock_fault f = { .iova = iova, .pasid = pasid, .dir = dir, .reason = reason };
+	mock_fault_handler_t fn = __atomic_load_n(&dom->fault_fn, __ATOMIC_ACQUIRE);
+
+	if (fault)
+		*fault = f;
+	if (fn && fn(dom->fault_arg, &f) == 0)
+		return -EAGAIN;
+	return -EFAULT;
+}
+
+void mock_domain_set_fault_handler(struct mock_domain *dom, mock_fault_handler_t fn, void *arg)
+{
+	dom->fault_arg = arg;
+	__atomic_store_n(&dom->fault_fn, fn, __ATOMIC_RELEASE);
+}
+
+int mock_domain_iova_to_phys(struct mock_domain *dom, uint64_t iova, uint64_t *paddr,
+			     int *prot, uint64_t *leaf_size)
+{
+	enum mock_fault_reason reason;
+	struct iotlb_xlate x;
+
+	if (iova < dom->ap_start || iova > dom->ap_end ||
+	    domain_walk(dom, iova, false, false, &x, &reason))
+		return -ENOENT;
+	if (paddr)
+		*paddr = x.paddr + (iova - x.iova);
+	if (prot)
+		*prot = x.prot;
+	if (leaf_size)
+		*leaf_size = 1ULL << x.shift;
+	return 0;
+}
 
 int mock_domain_translate(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
 			  enum mock_dma_dir dir, uint64_t *paddr, bool *stale,
 			  struct mock_fault *fault)
 {
 	enum mock_fault_reason reason;
+	struct iotlb_entry *hit;
 	struct iotlb_xlate x;
-	struct pt_leaf leaf;
-	bool hit, is_stale = false;
 	const bool write = dir == MOCK_DMA_WRITE;
 
 	if (stale)
 		*stale = false;
-	if (unlikely(iova > dom->pt.aperture_end)) {
+	if (unlikely(iova < dom->ap_start || iova > dom->ap_end)) {
 		reason = MOCK_FAULT_OUT_OF_RANGE;
 		goto fault;
 	}
 
 	iotlb_lock(dom->tlb);
-	hit = iotlb_lookup_locked(dom->tlb, &dom->stats, dom->id, pasid, iova, dom->pgsize_bitmap,
-				  &x);
+	hit = iotlb_lookup_locked(dom->tlb, &dom->stats, dom->id, pasid, iova, dom->tlb_sizes, &x);
 	if (!hit) {
-		if (io_pgtable_walk_hw(&dom->pt, iova, write, &leaf)) {
+		if (domain_walk(dom, iova, write, true, &x, &reason)) {
 			iotlb_unlock(dom->tlb);
-			reason = MOCK_FAULT_NOT_PRESENT;
 			goto fault;
 		}
-		x.iova = leaf.iova;
-		x.paddr = leaf.paddr;
-		x.shift = (unsigned int)__builtin_ctzll(leaf.size);
-		x.prot = leaf.prot;
 		iotlb_insert_locked(dom->tlb, &dom->stats, dom->id, pasid, &x);
+	} else if (unlikely(write && write_needs_walk(dom, &x))) {
+		/* The re-walk refreshes the entry (or drops it when the walk faults); the
+		 * translation used is the fresh one, so this hit cannot be stale. */
+		int r = domain_walk(dom, iova, true, true, &x, &reason);
+
+		iotlb_replace_locked(dom->tlb, hit, &dom->stats, dom->id, pasid, r ? NULL : &x);
+		hit = NULL;
+		if (r) {
+			iotlb_unlock(dom->tlb);
+			goto fault;
+		}
 	}
 	iotlb_unlock(dom->tlb);
 
 	if (hit) {
-		/* Compare the cached answer with the tables (a write walks as hardware would so
-		 * that the dirty bit is set even when the translation came from the IOTLB). */
-		int r = (write && dom->pt.dirty_tracking) ?
-				io_pgtable_walk_hw(&dom->pt, iova, true, &leaf) :
-				io_pgtable_lookup(&dom->pt, iova, &leaf);
+		bool is_stale = !hit_still_valid(dom, iova, &x);
 
-		if (r || leaf.paddr + (iova - leaf.iova) != x.paddr + (iova - x.iova) ||
-		    (leaf.prot & PROT_RW) != (x.prot & PROT_RW)) {
-			is_stale = true;
+		if (is_stale)
 			iotlb_count_stale(dom->tlb, &dom->stats);
-		}
 		if (stale)
 			*stale = is_stale;
 	}
 
 	if (unlikely(!(x.prot & (write ? MOCK_PROT_WRITE : MOCK_PROT_READ)))) {
-		reason = MOCK_FAULT_PERMISSION;
+		reason = (write && (x.flags & IOTLB_F_S1_RO)) ? MOCK_FAULT_S1_PERMISSION
+							       : MOCK_FAULT_PERMISSION;
 		goto fault;
 	}
 	*paddr = x.paddr + (iova - x.iova);
 	return 0;
 
 fault:
-	if (fault) {
-		fault->iova = iova;
-		fault->pasid = pasid;
-		fault->dir = dir;
-		fault->reason = reason;
-	}
-	return -EFAULT;
+	return report_fault(dom, pasid, iova, dir, reason, fault);
 }
 
 int mock_domain_dma(struct mock_domain *dom, uint32_t pasid, uint64_t iova, void *buf,
 		    size_t len, enum mock_dma_dir dir, struct mock_fault *fault)
 {
+	const uint64_t granule = dom->granule;
 	unsigned char *b = buf;
 
 	while (len) {
-		size_t chunk = (size_t)(SZ_4K - (iova & (SZ_4K - 1)));
+		size_t chunk = (size_t)(granule - (iova & (granule - 1)));
 		uint64_t pa;
 		int ret;
 
@@ -381,4 +680,72 @@ int mock_domain_dma(struct mock_domain *dom, uint32_t pasid, uint64_t iova, void
 void mock_domain_iotlb_stats(const struct mock_domain *dom, struct mock_iotlb_stats *out)
 {
 	iotlb_read_stats(dom->tlb, &dom->stats, out);
+}
+
+/* ---- dirty tracking ------------------------------------------------------------------------- */
+
+int mock_domain_set_dirty_tracking(struct mock_domain *dom, bool enable)
+{
+	if (!(dom->flags & MOCK_DOMAIN_DIRTY))
+		return -EOPNOTSUPP;
+	/* No flush needed: entries remember whether their leaf had D (IOTLB_F_S2_DIRTY), so a
+	 * write through one cached while tracking was off re-walks once tracking is on. */
+	__atomic_store_n(&dom->pt.dirty_tracking, enable, __ATOMIC_RELAXED);
+	return 0;
+}
+
+bool mock_domain_dirty_tracking(const struct mock_domain *dom)
+{
+	return (dom->flags & MOCK_DOMAIN_DIRTY) &&
+	       __atomic_load_n(&dom->pt.dirty_tracking, __ATOMIC_RELAXED);
+}
+
+struct dirty_report {
+	uint64_t first, last;                    /* requested range */
+	uint64_t span_first, span_last;          /* leaves reported */
+	void (*fn)(void *arg, uint64_t iova, uint64_t len);
+	void *arg;
+};
+
+static void dirty_report_leaf(void *arg, uint64_t iova, uint64_t size)
+{
+	struct dirty_report *r = arg;
+	uint64_t leaf_last = iova + (size - 1);
+	uint64_t from = MAX(iova, r->first), to = MIN(leaf_last, r->last);
+
+	r->span_first = MIN(r->span_first, iova);
+	r->span_last = MAX(r->span_last, leaf_last);
+	if (r->fn)
+		r->fn(r->arg, from, to - from + 1);
+}
+
+int mock_domain_read_and_clear_dirty(struct mock_domain *dom, uint64_t iova, uint64_t len,
+				     bool no_clear,
+				     void (*fn)(void *arg, uint64_t iova, uint64_t len), void *arg)
+{
+	struct dirty_report r = { .span_first = UINT64_MAX, .fn = fn, .arg = arg };
+	uint64_t found;
+
+	if (!(dom->flags & MOCK_DOMAIN_DIRTY))
+		return -EOPNOTSUPP;
+	if (!__atomic_load_n(&dom->pt.dirty_tracking, __ATOMIC_RELAXED))
+		return -EINVAL;
+	if (!range_last(iova, len, &r.last))
+		return -EINVAL;
+	r.first = iova;
+	found = io_pgtable_read_dirty(&dom->pt, iova, len, !no_clear, dirty_report_leaf, &r);
+	if (found && !no_clear) {
+		/* Cached entries remember D: drop them so the next write marks the leaf again. */
+		iotlb_inval_range(dom->tlb, &dom->stats, dom->id, IOTLB_PASID_ANY, dom->tlb_sizes,
+				  r.span_first, r.span_last);
+		flush_children(dom);
+	}
+	return 0;
+}
+
+int mock_domain_set_dirty(struct mock_domain *dom, uint64_t iova)
+{
+	if (dom->parent)
+		return -EOPNOTSUPP;
+	return io_pgtable_set_dirty(&dom->pt, iova);
 }

@@ -73,6 +73,11 @@ struct ref_object;
 int ref_hwpt_get_domain(struct ioasid_ctx *ctx, uint32_t hwpt_id, struct ref_object **obj,
 			struct mock_domain **dom);
 void ref_hwpt_put(struct ioasid_ctx *ctx, struct ref_object *obj);
+/* Report a page request from the device at pasid (IOMMU_TEST_OP_TRIGGER_IOPF): queued to the
+ * fault object of the HWPT attached there. -EINVAL if nothing is attached or the HWPT is not
+ * IOPF-capable. */
+int ref_device_trigger_iopf(struct ref_device *idev, uint32_t pasid, uint32_t grpid,
+			    uint32_t perm, uint64_t addr);
 /* The HWPT attached at (device, pasid): its ID, or 0 when detached. */
 uint32_t ref_device_attached_hwpt(struct ref_device *idev, uint32_t pasid);
 

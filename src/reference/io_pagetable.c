@@ -8,18 +8,34 @@
  *  - iova_alignment is 1 with no domain (PAGE_SIZE with huge pages disabled) and the largest
  *    minimum page size of the attached domains otherwise.
  * Unmaps invalidate the IOTLB before returning (strict mode): MAP-2 of shared/DESIGN.md.
+ * Access objects (access.c) pin ranges too; an unmap over their pins first asks them to unpin
+ * (iopt_access_notify_unmap, without iopt->lock) and fails with EBUSY if pins survive that.
  */
 #include "reference/ref_private.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Every io_pagetable of the process, for MD_CHECK_REFS (iopt_count_user_pins). Lock order:
+ * iopt_registry_lock, then iopt->lock, then pages->lock. */
+static pthread_mutex_t iopt_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct io_pagetable *iopt_registry;
 
 void iopt_init_table(struct io_pagetable *iopt)
 {
 	memset(iopt, 0, sizeof(*iopt));
 	pthread_mutex_init(&iopt->lock, NULL);
+	pthread_cond_init(&iopt->access_idle, NULL);
 	/* With no domain an IOAS is a software table over the whole u64 space, byte granular. */
 	iopt->iova_alignment = 1;
+	pthread_mutex_lock(&iopt_registry_lock);
+	iopt->registry_next = iopt_registry;
+	if (iopt_registry)
+		iopt_registry->registry_prev = iopt;
+	iopt_registry = iopt;
+	pthread_mutex_unlock(&iopt_registry_lock);
 }
 
 void iopt_free_span_tree(struct itree_root *root)
@@ -34,9 +50,18 @@ void iopt_free_span_tree(struct itree_root *root)
 
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
+	pthread_mutex_lock(&iopt_registry_lock);
+	if (iopt->registry_prev)
+		iopt->registry_prev->registry_next = iopt->registry_next;
+	else
+		iopt_registry = iopt->registry_next;
+	if (iopt->registry_next)
+		iopt->registry_next->registry_prev = iopt->registry_prev;
+	pthread_mutex_unlock(&iopt_registry_lock);
 	iopt_free_span_tree(&iopt->allowed_itree);
 	iopt_free_span_tree(&iopt->reserved_itree);
 	ioasid_free(iopt->domains);
+	pthread_cond_destroy(&iopt->access_idle);
 	pthread_mutex_destroy(&iopt->lock);
 }
 
@@ -406,13 +431,17 @@ int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 	return rc;
 }
 
+static void iopt_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length);
+
 static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start, uint64_t last,
 				 uint64_t *unmapped)
 {
-	uint64_t unmapped_bytes = 0;
+	uint64_t unmapped_bytes = 0, notified_first = 0;
+	bool notified = false;
 	struct iopt_area *area;
 	int rc = -ENOENT;
 
+again:
 	pthread_mutex_lock(&iopt->lock);
 	while ((area = iopt_area_iter_first(iopt, start, last))) {
 		uint64_t area_first = iopt_area_iova(area), area_last = iopt_area_last_iova(area);
@@ -426,6 +455,23 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, uint64_t start, uint
 		if (area_first < start || area_last > last) {
 			rc = -ENOENT;
 			goto out_unlock;
+		}
+		/* Accesses hold pins here: block new pins, ask every access to let go (without our
+		 * lock: their unmap callback unpins through us), then look again. Pins that survive
+		 * one round make the unmap fail. */
+		if (area->num_accesses) {
+			if (notified && notified_first == area_first) {
+				area->prevent_access = false;
+				rc = -EBUSY;
+				goto out_unlock;
+			}
+			area->prevent_access = true;
+			start = area_first;
+			notified = true;
+			notified_first = area_first;
+			pthread_mutex_unlock(&iopt->lock);
+			iopt_access_notify_unmap(iopt, area_first, area_last - area_first + 1);
+			goto again;
 		}
 		iopt_area_unfill_domains(iopt, area);
 		itree_remove(&iopt->area_itree, &area->node);
@@ -561,6 +607,8 @@ static int iopt_calculate_iova_alignment(struct io_pagetable *iopt)
 
 	for (uint32_t i = 0; i != iopt->nr_domains; i++)
 		align = MAX(align, domain_min_pgsize(iopt->domains[i]));
+	for (struct iopt_access_hook *h = iopt->accesses; h; h = h->next)
+		align = MAX(align, h->iova_alignment);
 	if (align > iopt->iova_alignment) {
 		rc = iopt_check_iova_alignment(iopt, align);
 		if (rc)
@@ -708,4 +756,360 @@ void iopt_table_remove_domain(struct io_pagetable *iopt, struct mock_domain *dom
 	iopt_calculate_iova_alignment(iopt); /* cannot grow: never fails */
 out_unlock:
 	pthread_mutex_unlock(&iopt->lock);
+}
+
+/* ---- access objects --------------------------------------------------------------------------
+ * A pin is kept per area and per exact span of CPU page indexes of the area's pages, with a user
+ * count (the kernel keeps the same exact-span count in iopt_pages->access_itree). The pages are
+ * pinned through a shadow area that never enters an area tree: it only carries the span into
+ * pages.c, so the pin is charged once with the domains' pins (pages->pin_tree) and outlives the
+ * last domain, as an access pin does in the kernel. */
+struct iopt_access_pin {
+	struct iopt_area shadow;
+	struct iopt_access_pin *next;       /* area->access_pins, under iopt->lock */
+	uint64_t first_index, last_index;   /* CPU pages of area->pages */
+	uint32_t users;
+};
+
+/* Offset of iova's byte from index 0 of the area's pages. */
+static uint64_t area_byte(const struct iopt_area *area, uint64_t iova)
+{
+	return area->start_byte + (iova - iopt_area_iova(area));
+}
+
+/* The fully set-up area holding iova, or NULL (a gap). */
+static struct iopt_area *area_at(struct io_pagetable *iopt, uint64_t iova)
+{
+	struct iopt_area *area = iopt_area_iter_first(iopt, iova, iova);
+
+	return area && area->pages ? area : NULL;
+}
+
+static bool area_prot_allows(const struct iopt_area *area, unsigned int flags)
+{
+	return area->prot & ((flags & IOPT_ACCESS_WRITE) ? MOCK_PROT_WRITE : MOCK_PROT_READ);
+}
+
+static void iopt_access_notify_unmap(struct io_pagetable *iopt, uint64_t iova, uint64_t length)
+{
+	struct iopt_access_hook *hook, *next;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (hook = iopt->accesses; hook; hook = next) {
+		/* notifying keeps the hook linked (iopt_remove_access waits) while unlocked */
+		hook->notifying++;
+		pthread_mutex_unlock(&iopt->lock);
+		hook->notify_unmap(hook, iova, length);
+		pthread_mutex_lock(&iopt->lock);
+		next = hook->next;
+		if (--hook->notifying == 0)
+			pthread_cond_broadcast(&iopt->access_idle);
+	}
+	pthread_mutex_unlock(&iopt->lock);
+}
+
+int iopt_add_access(struct io_pagetable *iopt, struct iopt_access_hook *hook)
+{
+	int rc;
+
+	pthread_mutex_lock(&iopt->lock);
+	hook->notifying = 0;
+	hook->next = iopt->accesses;
+	iopt->accesses = hook;
+	rc = iopt_calculate_iova_alignment(iopt);
+	if (rc)
+		iopt->accesses = hook->next;
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_remove_access(struct io_pagetable *iopt, struct iopt_access_hook *hook)
+{
+	struct iopt_access_hook **pp;
+
+	pthread_mutex_lock(&iopt->lock);
+	while (hook->notifying)
+		pthread_cond_wait(&iopt->access_idle, &iopt->lock);
+	for (pp = &iopt->accesses; *pp; pp = &(*pp)->next) {
+		if (*pp == hook) {
+			*pp = hook->next;
+			break;
+		}
+	}
+	iopt_calculate_iova_alignment(iopt); /* cannot grow: never fails */
+	pthread_mutex_unlock(&iopt->lock);
+}
+
+static struct iopt_access_pin *area_access_add(struct iopt_area *area, uint64_t first,
+					       uint64_t last, int *err)
+{
+	struct iopt_access_pin *pin;
+	int rc;
+
+	for (pin = area->access_pins; pin; pin = pin->next) {
+		if (pin->first_index == first && pin->last_index == last) {
+			pin->users++;
+			area->num_accesses++;
+			return pin;
+		}
+	}
+	pin = ioasid_zalloc(sizeof(*pin));
+	if (!pin) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	pin->shadow.pages = area->pages;
+	pin->shadow.iopt = area->iopt;
+	pin->shadow.prot = area->prot;
+	pin->shadow.start_byte = first * PAGE_SIZE_REF;
+	pin->shadow.node.start = 0;
+	pin->shadow.node.last = (last - first + 1) * PAGE_SIZE_REF - 1;
+	rc = ref_pages_pin_area(&pin->shadow);
+	if (rc) {
+		ioasid_free(pin);
+		*err = rc;
+		return NULL;
+	}
+	pin->first_index = first;
+	pin->last_index = last;
+	pin->users = 1;
+	pin->next = area->access_pins;
+	area->access_pins = pin;
+	area->num_accesses++;
+	return pin;
+}
+
+static void area_access_remove(struct iopt_area *area, uint64_t first, uint64_t last)
+{
+	struct iopt_access_pin **pp, *pin;
+
+	for (pp = &area->access_pins; (pin = *pp); pp = &pin->next)
+		if (pin->first_index == first && pin->last_index == last)
+			break;
+	if (!pin)
+		return; /* not a pin of this span: a caller bug, ignored as the kernel WARNs */
+	area->num_accesses--;
+	if (--pin->users)
+		return;
+	*pp = pin->next;
+	ref_pages_unpin_area(&pin->shadow);
+	ioasid_free(pin);
+}
+
+/* Undo the pins of [iova, last] area by area (all of it was pinned by one call). */
+static void access_unpin_locked(struct io_pagetable *iopt, uint64_t iova, uint64_t last)
+{
+	uint64_t cur = iova;
+
+	while (true) {
+		struct iopt_area *area = area_at(iopt, cur);
+		uint64_t piece_last;
+
+		if (!area)
+			return;
+		piece_last = MIN(last, iopt_area_last_iova(area));
+		area_access_remove(area, area_byte(area, cur) / PAGE_SIZE_REF,
+				   area_byte(area, piece_last) / PAGE_SIZE_REF);
+		if (piece_last == last)
+			return;
+		cur = piece_last + 1;
+	}
+}
+
+int iopt_access_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t length, void **out_pages,
+		    unsigned int flags)
+{
+	uint64_t last, cur = iova, npages_done = 0;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	pthread_mutex_lock(&iopt->lock);
+	while (true) {
+		struct iopt_area *area = area_at(iopt, cur);
+		struct iopt_access_pin *pin;
+		uint64_t piece_last, first_idx, last_idx, host;
+
+		if (!area) {
+			rc = -ENOENT;
+			break;
+		}
+		piece_last = MIN(last, iopt_area_last_iova(area));
+		/* CPU pages are handed out whole: the span starts on a page of the backing memory and
+		 * may continue into the next area only from the last byte of a page. */
+		if (area->prevent_access || area_byte(area, cur) % PAGE_SIZE_REF ||
+		    (piece_last != last && area_byte(area, piece_last) % PAGE_SIZE_REF !=
+						   PAGE_SIZE_REF - 1)) {
+			rc = -EINVAL;
+			break;
+		}
+		if (!area_prot_allows(area, flags) ||
+		    ((flags & IOPT_ACCESS_WRITE) && !area->pages->writable)) {
+			rc = -EPERM;
+			break;
+		}
+		first_idx = area_byte(area, cur) / PAGE_SIZE_REF;
+		last_idx = area_byte(area, piece_last) / PAGE_SIZE_REF;
+		pin = area_access_add(area, first_idx, last_idx, &rc);
+		if (!pin)
+			break;
+		host = ref_area_host_addr(&pin->shadow);
+		for (uint64_t i = 0; out_pages && i <= last_idx - first_idx; i++)
+			out_pages[npages_done + i] = (void *)(uintptr_t)(host + i * PAGE_SIZE_REF);
+		npages_done += last_idx - first_idx + 1;
+		if (piece_last == last)
+			break;
+		cur = piece_last + 1;
+	}
+	if (rc && cur != iova)
+		access_unpin_locked(iopt, iova, cur - 1);
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+void iopt_access_unpin(struct io_pagetable *iopt, uint64_t iova, uint64_t length)
+{
+	uint64_t last;
+
+	if (!length || check_add_overflow(iova, length - 1, &last))
+		return;
+	pthread_mutex_lock(&iopt->lock);
+	access_unpin_locked(iopt, iova, last);
+	pthread_mutex_unlock(&iopt->lock);
+}
+
+/* The CPU copy to or from a pages object, like the kernel's copy_to/from_user fast path: user
+ * memory through the checked copies (a vanished mapping is EFAULT), file memory by pread/pwrite
+ * of the pages' own file handle. */
+static int pages_rw(struct ref_pages *pages, uint64_t start_byte, void *data, size_t length,
+		    unsigned int flags)
+{
+	bool write = flags & IOPT_ACCESS_WRITE;
+
+	if (write && !pages->writable)
+		return -EPERM;
+	if (pages->type == REF_PAGES_USER) {
+		uint64_t addr = pages->uptr + start_byte;
+
+		return write ? ref_copy_to_user(addr, data, length)
+			     : ref_copy_from_user(data, addr, length);
+	}
+	for (size_t done = 0; done < length;) {
+		off_t off = (off_t)(pages->file_start + start_byte + done);
+		ssize_t n = write ? syscall(SYS_pwrite64, pages->file_fd, (char *)data + done,
+					    length - done, off)
+				  : syscall(SYS_pread64, pages->file_fd, (char *)data + done,
+					    length - done, off);
+
+		if (n <= 0)
+			return -EFAULT;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int iopt_access_rw(struct io_pagetable *iopt, uint64_t iova, void *data, size_t length,
+		   unsigned int flags)
+{
+	uint64_t last, cur = iova;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, (uint64_t)length - 1, &last))
+		return -EOVERFLOW;
+
+	pthread_mutex_lock(&iopt->lock);
+	while (true) {
+		struct iopt_area *area = area_at(iopt, cur);
+		uint64_t piece_last, bytes;
+
+		if (!area) {
+			rc = -ENOENT;
+			break;
+		}
+		piece_last = MIN(last, iopt_area_last_iova(area));
+		bytes = piece_last - cur + 1;
+		if (area->prevent_access) {
+			rc = -EINVAL;
+			break;
+		}
+		if (!area_prot_allows(area, flags)) {
+			rc = -EPERM;
+			break;
+		}
+		rc = pages_rw(area->pages, area_byte(area, cur), data, bytes, flags);
+		if (rc)
+			break;
+		data = (char *)data + bytes;
+		if (piece_last == last)
+			break;
+		cur = piece_last + 1;
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
+}
+
+int iopt_count_user_pins(uint64_t uptr, uint64_t npages, uint32_t *pins)
+{
+	uint64_t end = uptr + npages * PAGE_SIZE_REF;
+	struct ref_pages **seen = NULL;
+	uint32_t nr_seen = 0, max_seen = 0;
+	int rc = 0;
+
+	memset(pins, 0, npages * sizeof(*pins));
+	/* Collect each pages object overlapping the range once (COPY shares them between areas),
+	 * holding a reference so that it can be inspected after the io_pagetable locks drop. */
+	pthread_mutex_lock(&iopt_registry_lock);
+	for (struct io_pagetable *iopt = iopt_registry; iopt && !rc; iopt = iopt->registry_next) {
+		pthread_mutex_lock(&iopt->lock);
+		for (struct itree_node *n = itree_first(&iopt->area_itree); n; n = itree_next(n)) {
+			struct ref_pages *pages = area_of(n)->pages;
+			uint32_t i;
+
+			if (!pages || pages->type != REF_PAGES_USER || pages->uptr >= end ||
+			    pages->uptr + pages->npages * PAGE_SIZE_REF <= uptr)
+				continue;
+			for (i = 0; i != nr_seen && seen[i] != pages; i++)
+				;
+			if (i != nr_seen)
+				continue;
+			if (nr_seen == max_seen) {
+				uint32_t max = max_seen ? max_seen * 2 : 8;
+				void *p = ioasid_realloc_array(seen, max, sizeof(*seen));
+
+				if (!p) {
+					rc = -ENOMEM;
+					break;
+				}
+				seen = p;
+				max_seen = max;
+			}
+			ref_pages_get(pages);
+			seen[nr_seen++] = pages;
+		}
+		pthread_mutex_unlock(&iopt->lock);
+	}
+	pthread_mutex_unlock(&iopt_registry_lock);
+
+	for (uint32_t i = 0; i != nr_seen; i++) {
+		struct ref_pages *pages = seen[i];
+		uint64_t first = MAX(uptr, pages->uptr);
+		uint64_t stop = MIN(end, pages->uptr + pages->npages * PAGE_SIZE_REF);
+
+		pthread_mutex_lock(&pages->lock);
+		for (uint64_t va = first; !rc && va < stop; va += PAGE_SIZE_REF) {
+			uint64_t index = (va - pages->uptr) / PAGE_SIZE_REF;
+
+			if (itree_iter_first(&pages->pin_tree, index, index))
+				pins[(va - uptr) / PAGE_SIZE_REF]++;
+		}
+		pthread_mutex_unlock(&pages->lock);
+		ref_pages_put(pages);
+	}
+	ioasid_free(seen);
+	return rc;
 }

@@ -46,6 +46,8 @@ struct ref_pages {
 };
 
 struct io_pagetable;
+struct iopt_access_pin;       /* io_pagetable.c */
+struct iopt_access_hook;
 
 struct iopt_area {
 	struct itree_node node;       /* IOVA [start, last] */
@@ -55,6 +57,11 @@ struct iopt_area {
 	uint64_t start_byte;          /* offset of the area's first byte from pages index 0 */
 	int prot;                     /* MOCK_PROT_* */
 	bool pinned;
+	/* access pins (iopt_access_pin): an area with pins cannot be unmapped until every access
+	 * that holds them has unpinned (iopt_unmap_iova asks them; EBUSY if they do not) */
+	uint32_t num_accesses;        /* pins held in this area, counting each pin call */
+	bool prevent_access;          /* an unmap is waiting for the pins to go: no new pins */
+	struct iopt_access_pin *access_pins;
 };
 
 struct iopt_span {                    /* an allowed or reserved range */
@@ -71,6 +78,11 @@ struct io_pagetable {
 	uint32_t nr_domains, max_domains;
 	bool disable_large_pages;
 	uint64_t iova_alignment;
+	/* accesses attached to this IOAS (iopt_add_access) and notify calls in flight */
+	struct iopt_access_hook *accesses;
+	pthread_cond_t access_idle;
+	/* process-wide list of io_pagetables (MD_CHECK_REFS counts pins across all of them) */
+	struct io_pagetable *registry_prev, *registry_next;
 };
 
 #define IOPT_ALLOC_IOVA (1u << 0)
@@ -113,6 +125,44 @@ void iopt_enable_large_pages(struct io_pagetable *iopt);
 
 int iopt_table_add_domain(struct io_pagetable *iopt, struct mock_domain *dom);
 void iopt_table_remove_domain(struct io_pagetable *iopt, struct mock_domain *dom);
+
+/* ---- access objects: software users of an IOAS (the kernel's iommufd_access) ------------------
+ * An access attaches a hook to the io_pagetable. Its pins are counted per area; unmapping a range
+ * that holds pins first drops iopt->lock and calls notify_unmap of every attached access (the
+ * owner must unpin what it holds in that range), then retries once and fails with EBUSY if pins
+ * remain (the kernel's iopt_unmap_iova_range + iommufd_access_notify_unmap). An access needing
+ * pinned pages raises the IOAS's IOVA alignment to PAGE_SIZE while attached. */
+struct iopt_access_hook {
+	struct iopt_access_hook *next;          /* iopt->accesses, under iopt->lock */
+	uint64_t iova_alignment;                /* 1, or PAGE_SIZE_REF for pinning users */
+	/* Called without iopt locks; [iova, iova + length) is going away. */
+	void (*notify_unmap)(struct iopt_access_hook *hook, uint64_t iova, uint64_t length);
+	uint32_t notifying;                     /* notify calls in flight, under iopt->lock */
+};
+/* -EADDRINUSE if an existing area conflicts with the hook's alignment. */
+int iopt_add_access(struct io_pagetable *iopt, struct iopt_access_hook *hook);
+/* Waits for notify calls in flight on this hook. */
+void iopt_remove_access(struct io_pagetable *iopt, struct iopt_access_hook *hook);
+
+#define IOPT_ACCESS_WRITE (1u << 0)
+/* Pin [iova, iova + length) for an access (iommufd_access_pin_pages): the range must be covered
+ * by contiguous areas (ENOENT), start on a page boundary of the backing memory and only cross
+ * between areas at page boundaries (EINVAL, also while an unmap waits), and the areas must allow
+ * the access (EPERM). out_pages gets the host address of each CPU page of the span. */
+int iopt_access_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t length, void **out_pages,
+		    unsigned int flags);
+/* Undo one iopt_access_pin of exactly this range. */
+void iopt_access_unpin(struct io_pagetable *iopt, uint64_t iova, uint64_t length);
+/* Copy to (IOPT_ACCESS_WRITE) or from the memory behind [iova, iova + length), by the CPU, no
+ * pinning needed (iommufd_access_rw): ENOENT for a gap, EINVAL while an unmap waits, EPERM for a
+ * missing permission, EFAULT if the memory is gone. */
+int iopt_access_rw(struct io_pagetable *iopt, uint64_t iova, void *data, size_t length,
+		   unsigned int flags);
+
+/* MD_CHECK_REFS: for each CPU page of [uptr, uptr + npages * PAGE_SIZE_REF) of this process,
+ * how many pages objects (of any io_pagetable of any context) hold it pinned — the kernel's
+ * page pin count. Memory mapped through IOAS_MAP_FILE is counted under its own mapping only. */
+int iopt_count_user_pins(uint64_t uptr, uint64_t npages, uint32_t *pins);
 
 /* ---- pages (pages.c) ----------------------------------------------------------------------- */
 struct ref_pages *ref_pages_alloc_user(struct ioasid_ctx *ctx, uint64_t uptr, uint64_t length,

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 
 /* A reserved slot: the ID is taken but lookups fail with ENOENT until finalize. */
@@ -25,6 +26,10 @@
 const struct ref_object_ops ref_object_ops[REF_OBJ_MAX] = {
 	[REF_OBJ_IOAS] = { .name = "ioas", .destroy = ref_ioas_destroy },
 	[REF_OBJ_ACCESS] = { .name = "access", .destroy = ref_access_destroy_obj },
+	[REF_OBJ_DEVICE] = { .name = "device", .destroy = ref_device_destroy },
+	[REF_OBJ_HWPT_PAGING] = { .name = "hwpt_paging", .destroy = ref_hwpt_paging_destroy },
+	[REF_OBJ_HWPT_NESTED] = { .name = "hwpt_nested", .destroy = ref_hwpt_nested_destroy },
+	[REF_OBJ_FAULT] = { .name = "fault", .destroy = ref_fault_destroy },
 	[REF_OBJ_SELFTEST] = { .name = "selftest", .destroy = ref_selftest_destroy },
 };
 
@@ -147,6 +152,40 @@ void ref_object_release(struct ioasid_ctx *ctx, struct ref_object *obj)
 	ref_put_object(ctx, obj);
 }
 
+/* Drop a long-term user; if only the table is left, remove and destroy the object (the
+ * kernel's iommufd_object_put_and_try_destroy, used for automatic domains). */
+void ref_object_put_and_try_destroy(struct ioasid_ctx *ctx, struct ref_object *obj)
+{
+	pthread_mutex_lock(&ctx->lock);
+	if (--obj->users != 1 || obj->id >= ctx->nr_slots || ctx->objs[obj->id] != obj) {
+		pthread_mutex_unlock(&ctx->lock);
+		return;
+	}
+	obj->users = 0;
+	table_release_id(ctx, obj->id);
+	pthread_mutex_unlock(&ctx->lock);
+	ref_object_ops[obj->type].destroy(obj);
+	ioasid_free(obj);
+}
+
+/* The in-kernel user of an object (a driver holding a device) destroys it: drop its reference
+ * and remove the object once calls in flight have finished (iommufd_object_destroy_user). */
+void ref_object_destroy_user(struct ioasid_ctx *ctx, struct ref_object *obj)
+{
+	pthread_mutex_lock(&ctx->lock);
+	obj->users--;
+	while (obj->users != 1) {
+		pthread_mutex_unlock(&ctx->lock);
+		sched_yield();
+		pthread_mutex_lock(&ctx->lock);
+	}
+	obj->users = 0;
+	table_release_id(ctx, obj->id);
+	pthread_mutex_unlock(&ctx->lock);
+	ref_object_ops[obj->type].destroy(obj);
+	ioasid_free(obj);
+}
+
 /* Remove an idle object from the table and destroy it: ENOENT, or EBUSY while used. */
 static int ref_object_remove(struct ioasid_ctx *ctx, uint32_t id)
 {
@@ -204,17 +243,43 @@ int ioasid_ctx_open(struct ioasid_ctx **out)
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_mutex_init(&ctx->hw_lock, NULL);
 	ctx->account_mode = REF_ACCOUNT_USER;
+	ctx->refs = 1;
+	{
+		static uint64_t next_cookie;
+
+		ctx->cookie = __atomic_add_fetch(&next_cookie, 1, __ATOMIC_RELAXED);
+	}
 	*out = ctx;
 	return 0;
 }
 
+void ioasid_ctx_get(struct ioasid_ctx *ctx)
+{
+	__atomic_add_fetch(&ctx->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void ctx_teardown(struct ioasid_ctx *ctx);
+
+void ioasid_ctx_put(struct ioasid_ctx *ctx)
+{
+	if (__atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		ctx_teardown(ctx);
+}
+
+/* The opener's close(): the context lives on while devices bound to it hold references. */
 void ioasid_ctx_close(struct ioasid_ctx *ctx)
+{
+	if (ctx)
+		ioasid_ctx_put(ctx);
+}
+
+static void ctx_teardown(struct ioasid_ctx *ctx)
 {
 	bool progress = true;
 
-	if (!ctx)
-		return;
 	ref_test_domains_release(ctx);
+	ref_vfio_compat_release(ctx);
+	ref_selftest_release(ctx);
 	/* Destroy idle objects until none is left; users of one object release it as they go
 	 * (the kernel's iommufd_fops_release loop). */
 	while (ctx->nr_objects && progress) {
@@ -230,6 +295,7 @@ void ioasid_ctx_close(struct ioasid_ctx *ctx)
 	if (ctx->nr_objects)
 		fprintf(stderr, "ioasid: context closed with %u objects still in use "
 				"(reference bug: please report)\n", ctx->nr_objects);
+	ref_devs_release(ctx);
 	ioasid_free(ctx->objs);
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->hw_lock);
@@ -280,6 +346,12 @@ union ucmd_buffer {
 	struct iommu_ioas_unmap unmap;
 	struct iommu_option option;
 	struct iommu_vfio_ioas vfio_ioas;
+	struct iommu_hwpt_alloc hwpt_alloc;
+	struct iommu_hw_info hw_info;
+	struct iommu_hwpt_set_dirty_tracking set_dirty;
+	struct iommu_hwpt_get_dirty_bitmap get_dirty;
+	struct iommu_hwpt_invalidate invalidate;
+	struct iommu_fault_alloc fault_alloc;
 };
 
 struct ref_ioctl_op {
@@ -312,6 +384,16 @@ static const struct ref_ioctl_op ref_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_OPTION, ref_option, struct iommu_option, val64),
 	IOCTL_OP(IOMMU_IOAS_MAP_FILE, ref_ioas_map_file, struct iommu_ioas_map_file, iova),
 	IOCTL_OP(IOMMU_VFIO_IOAS, ref_vfio_ioas, struct iommu_vfio_ioas, __reserved),
+	IOCTL_OP(IOMMU_HWPT_ALLOC, ref_hwpt_alloc, struct iommu_hwpt_alloc, __reserved),
+	IOCTL_OP(IOMMU_GET_HW_INFO, ref_get_hw_info, struct iommu_hw_info, __reserved),
+	IOCTL_OP(IOMMU_HWPT_SET_DIRTY_TRACKING, ref_hwpt_set_dirty_tracking,
+		 struct iommu_hwpt_set_dirty_tracking, __reserved),
+	IOCTL_OP(IOMMU_HWPT_GET_DIRTY_BITMAP, ref_hwpt_get_dirty_bitmap,
+		 struct iommu_hwpt_get_dirty_bitmap, data),
+	IOCTL_OP(IOMMU_HWPT_INVALIDATE, ref_hwpt_invalidate, struct iommu_hwpt_invalidate,
+		 __reserved),
+	IOCTL_OP(IOMMU_FAULT_QUEUE_ALLOC, ref_fault_alloc, struct iommu_fault_alloc,
+		 out_fault_fd),
 };
 
 int ref_ucmd_init(struct ref_ucmd *ucmd, struct ioasid_ctx *ctx, void *arg, void *buf,

@@ -124,6 +124,8 @@ void ref_put_object(struct ioasid_ctx *ctx, struct ref_object *obj);
 /* Long-term users (e.g. an attached domain keeps its IOAS). */
 void ref_object_hold(struct ioasid_ctx *ctx, struct ref_object *obj);
 void ref_object_release(struct ioasid_ctx *ctx, struct ref_object *obj);
+void ref_object_put_and_try_destroy(struct ioasid_ctx *ctx, struct ref_object *obj);
+void ref_object_destroy_user(struct ioasid_ctx *ctx, struct ref_object *obj);
 
 /* ---- user memory (uaccess.c) -------------------------------------------------------------
  * The caller's pointers are never trusted: a bad pointer gives -EFAULT, never a crash. */
@@ -136,9 +138,12 @@ int ref_check_zeroed_user(uint64_t uptr, size_t len);
 bool ref_capable(int cap);
 
 /* ---- IOAS (ioas.c) ---------------------------------------------------------------------- */
+struct ref_hwpt_paging;
 struct ref_ioas {
 	struct ref_object obj;
 	struct io_pagetable iopt;
+	struct ref_hwpt_paging *hwpt_list;   /* paging HWPTs over this IOAS (auto-domain reuse);
+					      * under ctx->devs->lock */
 };
 
 struct ref_ioas *ref_get_ioas(struct ioasid_ctx *ctx, uint32_t id, int *err);
@@ -156,6 +161,109 @@ int ref_option(struct ref_ucmd *ucmd);
 /* ---- mock-hardware test hooks (test_domain.c) --------------------------------------------- */
 /* Detach and free every test domain, then the default instance: first step of a close. */
 void ref_test_domains_release(struct ioasid_ctx *ctx);
+
+/* ---- hardware instances (hw.c) -------------------------------------------------------------
+ * The mock IOMMU instances of this process: one per platform IOMMU, plus the selftest mock
+ * IOMMU. Shared by every context, like the hardware of a host; created on first use and freed
+ * when the last device behind them goes. */
+struct ref_hw_iommu {
+	struct mock_iommu *hw;
+	uint32_t refs;
+	int key;                          /* platform IOMMU index, or REF_HW_SELFTEST */
+	uint32_t hw_type;                 /* enum iommu_hw_info_type */
+	unsigned int pasid_bits;
+	bool nesting, dirty_tracking, iopf;
+	uint32_t nr_resv;
+	struct { uint64_t start, last; } resv[4];
+};
+#define REF_HW_SELFTEST 1000
+int ref_hw_iommu_get(int key, struct ref_hw_iommu **out);
+void ref_hw_iommu_put(struct ref_hw_iommu *hw);
+void ref_hw_iommu_hold(struct ref_hw_iommu *hw);
+
+/* ---- HWPTs (hwpt.c) ------------------------------------------------------------------------ */
+struct ref_fault;
+struct ref_hwpt {
+	struct ref_object obj;
+	struct ioasid_ctx *ctx;
+	struct ref_hw_iommu *iommu;       /* the instance the domain belongs to */
+	struct mock_domain *dom;          /* NULL only for selftest nested HWPTs */
+	struct ref_fault *fault;          /* IOPF-capable: page requests go to this queue */
+	bool pasid_compat;                /* IOMMU_HWPT_ALLOC_PASID */
+};
+struct ref_hwpt_paging {
+	struct ref_hwpt common;
+	struct ref_ioas *ioas;
+	struct ref_hwpt_paging *ioas_next;
+	bool auto_domain;
+	bool linked;                      /* in ioas->hwpt_list with its domain in the iopt */
+	bool nest_parent;
+	bool dirty_capable;
+};
+#define REF_SELFTEST_IOTLB_NUM 4
+struct ref_hwpt_nested {
+	struct ref_hwpt common;
+	struct ref_hwpt_paging *parent;
+	uint32_t data_type;               /* IOMMU_HWPT_DATA_VTD_S1 or the selftest type */
+	uint32_t st_iotlb[REF_SELFTEST_IOTLB_NUM];   /* selftest mock nested IOTLB */
+};
+static inline bool ref_hwpt_is_paging(const struct ref_hwpt *h)
+{
+	return h->obj.type == REF_OBJ_HWPT_PAGING;
+}
+void ref_hwpt_paging_destroy(struct ref_object *obj);
+void ref_hwpt_nested_destroy(struct ref_object *obj);
+/* Allocate a paging HWPT over ioas for a device's IOMMU (ctx->devs->lock held). Not finalized. */
+int ref_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ref_ioas *ioas, struct ref_hw_iommu *hw,
+			  bool dirty_ok, uint32_t flags, struct ref_hwpt_paging **out);
+int ref_hwpt_alloc(struct ref_ucmd *ucmd);
+int ref_hwpt_invalidate(struct ref_ucmd *ucmd);
+int ref_hwpt_set_dirty_tracking(struct ref_ucmd *ucmd);
+int ref_hwpt_get_dirty_bitmap(struct ref_ucmd *ucmd);
+
+/* ---- devices (device.c) -------------------------------------------------------------------- */
+void ref_device_destroy(struct ref_object *obj);
+int ref_get_hw_info(struct ref_ucmd *ucmd);
+/* The device whose DMA is being translated on this thread (for the IOPF handler). */
+struct ref_device *ref_device_dma_current(void);
+void ref_device_dma_iopf_result(int rc);
+/* Selftest nested HWPT: the value of mock IOTLB entry idx (MD_CHECK_IOTLB). */
+int ref_hwpt_selftest_iotlb(struct ioasid_ctx *ctx, uint32_t hwpt_id, uint32_t idx,
+			    uint32_t *value);
+struct ref_device *ref_get_device(struct ioasid_ctx *ctx, uint32_t dev_id, int *err);
+struct ref_hw_iommu *ref_device_hw(const struct ref_device *idev);
+bool ref_device_dirty_capable(const struct ref_device *idev);
+void ref_devs_release(struct ioasid_ctx *ctx);
+/* ctx->devs->lock (recursive): device/HWPT topology and the IOASes' HWPT lists. */
+int ref_devs_lock(struct ioasid_ctx *ctx);
+void ref_devs_unlock(struct ioasid_ctx *ctx);
+/* The last refusal's reason, one line, thread-local (ioasid_last_error()). */
+void ref_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- IO page faults (fault.c) -------------------------------------------------------------- */
+void ref_fault_destroy(struct ref_object *obj);
+int ref_fault_alloc(struct ref_ucmd *ucmd);
+struct ref_fault *ref_get_fault(struct ioasid_ctx *ctx, uint32_t id, int *err);
+/* Queue a page request from the mock hardware; 0 when queued. */
+int ref_fault_report(struct ref_fault *fault, uint32_t dev_id, const struct mock_fault *f);
+/* A page request with explicit fields (selftest IOMMU_TEST_OP_TRIGGER_IOPF). */
+int ref_fault_inject(struct ref_fault *fault, uint32_t dev_id, uint32_t pasid, uint32_t grpid,
+		     uint32_t perm, uint64_t addr);
+
+/* ---- anonymous fds (anon_fd.c) --------------------------------------------------------------
+ * Files the reference hands out itself (fault queues, selftest access fds): a real eventfd, so
+ * poll()/select()/epoll work natively (readable while the eventfd is signalled), whose read,
+ * write and close are routed to the reference: through the shim when it is loaded (it installs
+ * them in its fd table via a hook), or through ioasid_fd_read/_write/_close in-process. */
+struct ref_anon_fd_ops {
+	const char *name;
+	long (*read)(void *priv, void *buf, size_t len);
+	long (*write)(void *priv, const void *buf, size_t len);
+	void (*release)(void *priv);
+};
+int ref_anon_fd_create(const struct ref_anon_fd_ops *ops, void *priv);
+/* Set the readiness the fd reports to poll(). */
+void ref_anon_fd_set_ready(int fd, bool ready);
 
 /* ---- VFIO type1 compat (vfio_compat.c) ----------------------------------------------------
  * Every ioctl of the VFIO range (';', nr 100..127) issued on the iommufd fd, and

@@ -8,6 +8,8 @@
  *                       $PREFIX/lib), else $IOASID_PREFIX/lib (compiled in, default
  *                       /usr/local), else /usr/lib.
  *   what it exports     LD_PRELOAD (prepended, not duplicated), IOASID_TOPOLOGY (absolute path),
+ *                       IOASID_PLATFORM (the shared mock host: --platform NAME, "" with
+ *                       --private-platform; else kept from the environment, else "default"),
  *                       IOASID_FAIL_NTH, IOASID_SHIM_DEBUG=1 with -v.
  *   exit status         the command's; 2 usage error; 125 ioasid-run itself failed (no shim);
  *                       126 the command cannot be run; 127 the command was not found (as env).
@@ -58,6 +60,12 @@ static void usage(FILE *out)
 "\n"
 "Options:\n"
 "  -t, --topology FILE   mock platform topology (exported as IOASID_TOPOLOGY)\n"
+"  -p, --platform NAME   share the mock host NAME with other processes: devices, groups,\n"
+"                        drivers and DMA owners live in /dev/shm/ioasid-platform.NAME\n"
+"                        (exported as IOASID_PLATFORM; default: $IOASID_PLATFORM if set,\n"
+"                        else \"default\"; see 'ioasid-platform show')\n"
+"      --private-platform  give COMMAND a host of its own, seen by no other process\n"
+"                        (exported as IOASID_PLATFORM=\"\")\n"
 "  -f, --fail-nth N      make the Nth allocation of the reference fail, in the thread that\n"
 "                        opens the first context (exported as IOASID_FAIL_NTH; N >= 1)\n"
 "  -v, --verbose         say what is set up, and log every shim call on stderr\n"
@@ -69,11 +77,13 @@ static void usage(FILE *out)
 "  IOASID_PRELOAD        the shim to use instead of the one found next to ioasid-run\n"
 "                        (../lib/" PRELOAD_NAME ", then " IOASID_PREFIX "/lib)\n"
 "  LD_PRELOAD            kept; the shim is put in front of it\n"
+"  IOASID_PLATFORM       kept when --platform/--private-platform are not given\n"
 "\n"
 "Examples:\n"
 "  ioasid-run -- ./my-vmm --iommufd /dev/iommu\n"
 "  ioasid-run --fail-nth 3 -- ./tests/clients/ioas_client\n"
 "  ioasid-run -v --topology two-groups.topo -- qemu-system-x86_64 -object iommufd,id=fd0 ...\n"
+"  ioasid-run --platform lab -- ./vmm-a &  ioasid-run --platform lab -- ./vmm-b\n"
 "  IOASID_PRELOAD=$PWD/build/lib/" PRELOAD_NAME " ioasid-run -- sh -c 'exec ./client'\n"
 "\n"
 "Exit status: COMMAND's own; 2 for a usage error; 125 if ioasid-run itself fails;\n"
@@ -236,6 +246,17 @@ static unsigned int parse_fail_nth(const char *s)
 	return (unsigned int)n;
 }
 
+/* The shared host name: checked here only for what would make it a path; the library
+ * checks the rest and says so when the command opens its first context. */
+static void platform_check_name(const char *name)
+{
+	if (!*name)
+		die_value("--platform '': give a name, or --private-platform for a private host");
+	if (strchr(name, '/'))
+		die_value("--platform '%s': a name, not a path: use letters, digits, '_', '.' "
+			  "or '-'", name);
+}
+
 static void topology_export(const char *path)
 {
 	char abs[PATH_MAX];
@@ -252,12 +273,15 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "topology", required_argument, NULL, 't' },
 		{ "fail-nth", required_argument, NULL, 'f' },
+		{ "platform", required_argument, NULL, 'p' },
+		{ "private-platform", no_argument, NULL, 'P' },
 		{ "verbose",  no_argument,       NULL, 'v' },
 		{ "help",     no_argument,       NULL, 'h' },
 		{ "version",  no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *topology = NULL;
+	const char *platform = NULL;    /* "": private */
 	unsigned int fail_nth = 0;
 	char shim[PATH_MAX];
 	char num[16];
@@ -265,13 +289,20 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	/* '+': stop at the first non-option, so COMMAND's own options stay its own. */
-	while ((c = getopt_long(argc, argv, "+:t:f:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:t:f:p:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			topology = optarg;
 			break;
 		case 'f':
 			fail_nth = parse_fail_nth(optarg);
+			break;
+		case 'p':
+			platform_check_name(optarg);
+			platform = optarg;
+			break;
+		case 'P':
+			platform = "";
 			break;
 		case 'v':
 			verbose = true;
@@ -298,6 +329,10 @@ int main(int argc, char **argv)
 	preload_export(shim);
 	if (topology)
 		topology_export(topology);
+	if (platform)
+		setenv("IOASID_PLATFORM", platform, 1);
+	else
+		setenv("IOASID_PLATFORM", "default", 0);
 	if (fail_nth) {
 		snprintf(num, sizeof(num), "%u", fail_nth);
 		setenv("IOASID_FAIL_NTH", num, 1);
@@ -308,6 +343,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ioasid-run: LD_PRELOAD=%s\n", getenv("LD_PRELOAD"));
 		if (topology)
 			fprintf(stderr, "ioasid-run: IOASID_TOPOLOGY=%s\n", getenv("IOASID_TOPOLOGY"));
+		fprintf(stderr, "ioasid-run: IOASID_PLATFORM=%s%s\n", getenv("IOASID_PLATFORM"),
+			*getenv("IOASID_PLATFORM") ? "" : " (private host)");
 		if (fail_nth)
 			fprintf(stderr, "ioasid-run: IOASID_FAIL_NTH=%u\n", fail_nth);
 		fprintf(stderr, "ioasid-run: exec");

@@ -14,11 +14,14 @@
  *                       context's own allocation (N=1 makes the first open() fail with ENOMEM).
  *                       The shim's open() runs ioasid_ctx_open() in the caller's thread, so
  *                       that is the thread that called open("/dev/iommu") first.
- *   IOASID_TOPOLOGY=F   the platform topology file (set by `ioasid-run --topology F`), checked
- *                       once, on the first open. The loader comes later; for now a missing or
- *                       unreadable F makes every open fail with its errno and a message naming
- *                       F, and a readable F is reported as not loaded yet (the built-in default
- *                       platform is used).
+ *   IOASID_TOPOLOGY=F   the platform topology file (set by `ioasid-run --topology F`) and
+ *   IOASID_PLATFORM=N   the shared host name: read by the platform layer on first use
+ *                       (src/platform/platform.h). A topology that does not load makes every
+ *                       open fail with its errno; the reason (FILE:LINE) is printed once.
+ *
+ * Files the reference creates itself (fault queue fds, selftest access fds: real eventfds) are
+ * installed in the shim's fd table through ioasid_anon_fd_set_hook(), so that the program's
+ * read()/write()/close() on them reach the reference (anon_fops below); poll() works natively.
  *
  * Locking: the environment is parsed under pthread_once; contexts are thread-safe themselves.
  */
@@ -33,6 +36,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,6 +58,51 @@ static const struct shim_file_ops iommufd_fops = {
 	.ioctl = iommufd_ioctl,
 	.release = iommufd_release,
 };
+
+/* ---- files created by the reference -------------------------------------------------------- */
+
+static ssize_t anon_read(struct shim_file *file, void *buf, size_t len)
+{
+	return ioasid_fd_read((int)(intptr_t)file->priv, buf, len);
+}
+
+static ssize_t anon_write(struct shim_file *file, const void *buf, size_t len)
+{
+	return ioasid_fd_write((int)(intptr_t)file->priv, buf, len);
+}
+
+static void anon_release(struct shim_file *file)
+{
+	ioasid_fd_release((int)(intptr_t)file->priv);
+}
+
+static const struct shim_file_ops anon_fops = {
+	.name = "iommufd-anon",
+	.read = anon_read,
+	.write = anon_write,
+	.release = anon_release,
+};
+
+/* Called by the reference with every fd it creates: route the number to it. The fd is the
+ * file's own placeholder (an eventfd), so poll and close act on it as on any fd. */
+static void anon_install(int fd, const char *name)
+{
+	struct shim_file *file = shim_file_alloc();
+
+	if (!file) {
+		shim_err("%s fd %d: out of memory for its shim file: read/write on it will "
+			 "reach the kernel's eventfd instead of the reference", name, fd);
+		return;
+	}
+	file->ops = &anon_fops;
+	file->priv = (void *)(intptr_t)fd;
+	file->open_flags = O_RDWR;
+	snprintf(file->path, sizeof(file->path), "anon:[%s]", name);
+	shim_file_publish(file);
+	if (shim_fd_install(fd, file))
+		shim_err("%s fd %d: beyond the shim's fd table; read/write on it will not "
+			 "reach the reference", name, fd);
+}
 
 /* ---- environment ------------------------------------------------------------------------- */
 
@@ -75,8 +125,6 @@ static int topology_check(const char *path)
 		goto bad;
 	}
 	REAL(close)(fd);
-	shim_err("topology file %s: readable, but this build has no topology loader yet: "
-		 "using the built-in default platform", path);
 	return 0;
 bad:
 	shim_err("topology file %s: %s: check the path (IOASID_TOPOLOGY, or ioasid-run "
@@ -88,8 +136,11 @@ static void env_parse(void)
 {
 	const char *s = getenv("IOASID_TOPOLOGY");
 
+	ioasid_anon_fd_set_hook(anon_install);
 	if (s && *s)
 		env_error = topology_check(s);
+	if (!env_error)
+		env_error = ioasid_platform_check();
 }
 
 int iommufd_node_open(const struct shim_node *node, const char *path, int flags,

@@ -34,6 +34,9 @@
 static const struct shim_node shim_nodes[] = {
 	{ .path = "/dev/iommu",  .open = iommufd_node_open },
 	{ .path = "/dev/ioasid", .open = iommufd_node_open }, /* the 2021 RFC's name for it */
+	{ .path = "/dev/vfio/vfio", .open = vfio_container_node_open },
+	{ .path = "/dev/vfio/devices/vfioN", .match = vfio_cdev_node_match, .open = vfio_cdev_node_open },
+	{ .path = "/dev/vfio/N", .match = vfio_group_node_match, .open = vfio_group_node_open },
 };
 
 #define NODE_PATH_MAX 64

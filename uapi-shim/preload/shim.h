@@ -37,6 +37,9 @@ struct shim_file_ops {
 	long (*ioctl)(struct shim_file *file, unsigned long cmd, void *arg);
 	ssize_t (*read)(struct shim_file *file, void *buf, size_t len);
 	ssize_t (*write)(struct shim_file *file, const void *buf, size_t len);
+	/* Positional I/O (pread/pwrite and their 64 forms); NULL: ESPIPE (no FMODE_PREAD). */
+	ssize_t (*pread)(struct shim_file *file, void *buf, size_t len, off_t off);
+	ssize_t (*pwrite)(struct shim_file *file, const void *buf, size_t len, off_t off);
 	/* Returns 0 and the mapping in *out, or -errno. */
 	int (*mmap)(struct shim_file *file, void *addr, size_t len, int prot, int flags,
 		    off_t offset, void **out);
@@ -77,6 +80,16 @@ int shim_node_open(const struct shim_node *node, const char *path, int flags);
 /* ---- iommufd.c ------------------------------------------------------------------------------- */
 int iommufd_node_open(const struct shim_node *node, const char *path, int flags,
 		      struct shim_file *file);
+
+/* ---- vfio.c: /dev/vfio/devices/vfioN, /dev/vfio/N, /dev/vfio/vfio ------------------------- */
+bool vfio_cdev_node_match(const struct shim_node *node, const char *normalised);
+bool vfio_group_node_match(const struct shim_node *node, const char *normalised);
+int vfio_cdev_node_open(const struct shim_node *node, const char *path, int flags,
+			struct shim_file *file);
+int vfio_group_node_open(const struct shim_node *node, const char *path, int flags,
+			 struct shim_file *file);
+int vfio_container_node_open(const struct shim_node *node, const char *path, int flags,
+			     struct shim_file *file);
 
 /* ---- fdtable.c ------------------------------------------------------------------------------- */
 extern _Atomic(struct shim_file *) shim_slots[SHIM_FD_MAX];
