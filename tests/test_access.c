@@ -431,3 +431,63 @@ Test(access, rw_to_vanished_memory_is_efault)
 	assert_rc(-EFAULT, ref_access_rw(d.access, IOVA, tmp, sizeof(tmp), 0));
 	ref_access_destroy(d.access);
 }
+
+/* ---- concurrency: pins racing with unmaps ------------------------------------------------------ */
+
+struct race {
+	struct ref_access *access;
+	pthread_mutex_t lock;            /* the driver's lock: held across a pin, as selftest.c does */
+	bool held;
+	bool stop;
+	unsigned int pinned;
+};
+
+static void race_unmap(void *data, uint64_t iova, uint64_t length)
+{
+	struct race *r = data;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->held && IOVA <= iova + (length - 1) && iova <= IOVA + PAGE - 1) {
+		ref_access_unpin_pages(r->access, IOVA, PAGE);
+		r->held = false;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static const struct ref_access_ops race_ops = { .unmap = race_unmap, .needs_pin_pages = 1 };
+
+static void *race_pinner(void *arg)
+{
+	struct race *r = arg;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&r->lock);
+		if (!r->held && ref_access_pin_pages(r->access, IOVA, PAGE, NULL, 0) == 0) {
+			r->held = true;
+			r->pinned++;
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+	return NULL;
+}
+
+Test(access, pins_race_with_unmaps)
+{
+	struct race r = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	uint32_t ioas = ioas_alloc_ok(), id;
+	pthread_t t;
+
+	assert_rc(0, ref_access_create(self, &race_ops, &r, &r.access, &id));
+	assert_rc(0, ref_access_attach(r.access, ioas));
+	cr_assert_eq(pthread_create(&t, NULL, race_pinner, &r), 0);
+	for (int i = 0; i < 2000; i++) {
+		ioas_map_fixed_ok(ioas, buf, 4 * PAGE, IOVA);
+		/* a cooperative driver always lets go: never EBUSY */
+		ioas_unmap_ok(ioas, IOVA, 4 * PAGE, 4 * PAGE);
+	}
+	__atomic_store_n(&r.stop, true, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	cr_assert_eq(r.held, false);
+	cr_assert_eq(pins_of(buf), 0);
+	ref_access_destroy(r.access);
+}

@@ -1436,8 +1436,8 @@ Test(io_pgtable, granule_2k_levels_and_pte_address_field)
 	cr_assert_eq(io_pgtable_lookup(&pt, 0x7ff, &leaf), -ENOENT);
 	cr_assert_eq(io_pgtable_lookup(&pt, 0x1000, &leaf), -ENOENT);
 	/* 1M and 512M leaves at levels 1 and 2 */
-	cr_assert_eq(io_pgtable_map(&pt, SZ_512M, FAKE_PA + SZ_512M, SZ_512M + SZ_1M + SZ_2K, RW, 0),
-		     0);
+	cr_assert_eq(io_pgtable_map(&pt, SZ_512M, FAKE_PA + SZ_512M, SZ_512M + SZ_1M + SZ_2K, RW,
+				    0), 0);
 	pt_counts(&pt, 2, 1, 1);
 	cr_assert_eq(io_pgtable_lookup(&pt, 2 * SZ_512M + 5, &leaf), 0);
 	cr_assert_eq(leaf.size, SZ_1M);
@@ -1509,7 +1509,8 @@ Test(io_pgtable, granule_2k_map_translate_dma_unmap)
 		     0);
 	cr_assert_eq(leaf_size_at(dom, SELFTEST_AP_START + 8 * SZ_1M), SZ_2K);
 	/* 1K alignment is not enough */
-	cr_assert_eq(mock_domain_map(dom, iova + 0x400 + 16 * SZ_1M, FAKE_PA, SZ_2K, RW, 0), -EINVAL);
+	cr_assert_eq(mock_domain_map(dom, iova + 0x400 + 16 * SZ_1M, FAKE_PA, SZ_2K, RW, 0),
+		     -EINVAL);
 	cr_assert_eq(mock_domain_map(dom, 20 * SZ_1M + SELFTEST_AP_START, FAKE_PA + 0x400, SZ_2K,
 				     RW, 0), -EINVAL);
 	mock_domain_free(dom);
@@ -1526,7 +1527,8 @@ Test(io_pgtable, custom_aperture)
 
 	cr_assert_eq(mock_domain_aperture_start(dom), SELFTEST_AP_START);
 	cr_assert_eq(mock_domain_aperture_end(dom), SELFTEST_AP_LAST);
-	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_START - SZ_2K, FAKE_PA, SZ_2K, RW, 0), -EINVAL);
+	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_START - SZ_2K, FAKE_PA, SZ_2K, RW, 0),
+		     -EINVAL);
 	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_START - SZ_2K, FAKE_PA, 2 * SZ_2K, RW, 0),
 		     -EINVAL, "straddling the start");
 	cr_assert_eq(mock_domain_map(dom, SELFTEST_AP_LAST + 1 - SZ_2K, FAKE_PA, 2 * SZ_2K, RW, 0),
@@ -2231,8 +2233,10 @@ static void *nested_worker(void *arg)
 	for (unsigned int i = 0; i < 20000; i++) {
 		uint64_t off = (uint64_t)(i % 300) * SZ_4K, pa = 0;
 
-		if (xlate(t->g->s1, t->pasid, GVA + off, i & 1 ? MOCK_DMA_WRITE : MOCK_DMA_READ, &pa,
-			  NULL) || pa != (uintptr_t)g_ptr(t->g, GUEST_GPA + SZ_2M + off))
+		enum mock_dma_dir dir = (i / 300) & 1 ? MOCK_DMA_WRITE : MOCK_DMA_READ;
+
+		if (xlate(t->g->s1, t->pasid, GVA + off, dir, &pa, NULL) ||
+		    pa != (uintptr_t)g_ptr(t->g, GUEST_GPA + SZ_2M + off))
 			t->errors++;
 	}
 	return NULL;
@@ -2568,7 +2572,6 @@ Test(mock_dev, per_pasid_domains_are_isolated)
 	stats_of(b, &sb);
 	cr_assert_eq(sa.entries, 1);
 	cr_assert_eq(sb.entries, 2, "PASIDs 77 and far are separate tags");
-	/* a nested domain on a PASID */
 	for (uint32_t p = 0; p <= far; p += far)
 		cr_assert_eq(mock_dev_set_domain(dev, p, NULL), 0);
 	cr_assert_eq(mock_dev_set_domain(dev, 77, NULL), 0);

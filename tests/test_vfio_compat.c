@@ -553,13 +553,9 @@ static void check_huge_map(void)
 	}
 	munmap(raw, buf_size + HUGE);
 }
-Test(vfio_compat_v1, huge_map)
-{
-	if (!iopt_cut_iova)
-		cr_skip_test("io_pagetable.c has no iopt_cut_iova() yet: TYPE1 v1 partial unmaps "
-			     "behave like v2 until it lands");
-	check_huge_map();
-}
+/* vfio_compat_v1::huge_map (the kernel selftest's v1 variant) needs iopt_cut_iova(): a TYPE1
+ * v1 unmap of part of a mapping splits the area. Not implemented yet (see README, "Known
+ * gaps"): under v1 such an unmap currently answers ENOENT like v2. */
 Test(vfio_compat_v2, huge_map) { check_huge_map(); }
 
 Test(vfio_compat_v1, set_iommu_v1_after_maps_refused)

@@ -12,9 +12,9 @@
  * domain that is still installed is deferred (mock_private.h); nentries counts the non-NULL
  * entries. RIDs are unique per instance (-EEXIST).
  *
- * Changing an entry flushes the IOTLB for (old domain, PASID) — the driver's PASID-cache and IOTLB
- * flush on teardown — and for (new domain, PASID), so that entries another user of the same tag
- * left behind are not hit by this device.
+ * Changing an entry flushes the IOTLB for (old domain, PASID) — the driver's PASID-cache and
+ * IOTLB flush on teardown — and for (new domain, PASID), so that entries another user of the same
+ * tag left behind are not hit by this device.
  *
  * Locking: set_domain/destroy of one device are serialised by the device's lock. DMA reads the
  * entries lock-free (acquire loads of pointers published with release stores), so it may run

@@ -66,7 +66,7 @@ struct mock_domain {
 	uint64_t pgsize_bitmap;           /* leaf sizes of the domain's own table */
 	uint64_t tlb_sizes;               /* sizes of its IOTLB entries (nested: combined) */
 	uint64_t ap_start, ap_end;        /* input aperture */
-	uint64_t granule;                 /* smallest translation block: DMA moves this much per step */
+	uint64_t granule;                 /* smallest translation block: a DMA step */
 	struct mock_domain *parent;       /* nested: the stage-2 domain; NULL for paging */
 	struct mock_s1 s1;                /* nested only */
 	mock_fault_handler_t fault_fn;    /* published after fault_arg (release) */

@@ -147,7 +147,8 @@ int s1_nested_walk(struct mock_domain *dom, uint64_t iova, bool write, bool hw,
 	s1_size = 1ULL << (12 + 9 * l);
 	gpa = ((v & S1_ADDR) & ~(s1_size - 1)) | (iova & (s1_size - 1));
 
-	r = hw ? io_pgtable_walk_hw(s2, gpa, write && s1_write, &fl) : io_pgtable_lookup(s2, gpa, &fl);
+	r = hw ? io_pgtable_walk_hw(s2, gpa, write && s1_write, &fl)
+	       : io_pgtable_lookup(s2, gpa, &fl);
 	if (r) {
 		*reason = MOCK_FAULT_NOT_PRESENT;
 		return -EFAULT;

@@ -672,13 +672,21 @@ static int test_trigger_iopf(struct ioasid_ctx *ctx, struct iommu_test_cmd *cmd)
 		goto out_put;
 	}
 	/* The mock driver has a user-managed PASID table: a request for a PASID with nothing
-	 * attached there goes to the nested domain on the RID (iommu_report_device_fault). The
+	 * attached there goes to a nested domain on the RID (iommu_report_device_fault). The
 	 * report's own outcome is not the caller's: delivered or dropped, the op succeeds. */
 	rc = ref_device_trigger_iopf(idev, pasid, cmd->trigger_iopf.grpid,
 				     cmd->trigger_iopf.perm, cmd->trigger_iopf.addr);
-	if (rc == -EINVAL && pasid != REF_NO_PASID && !ref_device_attached_hwpt(idev, pasid))
-		ref_device_trigger_iopf(idev, REF_NO_PASID, cmd->trigger_iopf.grpid,
-					cmd->trigger_iopf.perm, cmd->trigger_iopf.addr);
+	if (rc == -EINVAL && pasid != REF_NO_PASID && !ref_device_attached_hwpt(idev, pasid)) {
+		uint32_t rid_hwpt = ref_device_attached_hwpt(idev, REF_NO_PASID);
+		struct ref_object *hwpt = rid_hwpt ? ref_get_object(ctx, rid_hwpt,
+								    REF_OBJ_HWPT_NESTED, &rc) : NULL;
+
+		if (hwpt) {
+			ref_device_trigger_iopf(idev, REF_NO_PASID, cmd->trigger_iopf.grpid,
+						cmd->trigger_iopf.perm, cmd->trigger_iopf.addr);
+			ref_put_object(ctx, hwpt);
+		}
+	}
 	rc = 0;
 out_put:
 	ref_put_object(ctx, (struct ref_object *)idev);

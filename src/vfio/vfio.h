@@ -122,9 +122,9 @@ struct vfio_files {
 	 * file alive until put), or -EBADF when fd is not an open file. */
 	int (*get)(void *data, int fd, struct vfio_fd_ref *ref);
 	void (*put)(void *data, struct vfio_fd_ref *ref);
-	/* VFIO_GROUP_GET_DEVICE_FD: give a new device file an fd (O_RDWR | O_CLOEXEC). The fd
-	 * owns the file from then on (closing it calls vfio_device_close); on failure (-errno) the
-	 * caller still owns it. */
+	/* VFIO_GROUP_GET_DEVICE_FD: give a new device file an fd (O_RDWR | O_CLOEXEC) and
+	 * return it, or -errno. The callee owns df from the call on: closing the fd calls
+	 * vfio_device_close(df), and so does a failure to make the fd. */
 	int (*install_device)(void *data, struct vfio_device_file *df);
 	void *data;
 };

@@ -422,9 +422,8 @@ static long ioctl_get_device_fd(struct vfio_group *group, void *arg,
 	group->device_users++;
 	pthread_mutex_unlock(&group->lock);
 
+	/* The fd owns the file from here on, also when giving it one fails. */
 	fd = files->install_device(files->data, df);
-	if (fd < 0)
-		vfio_device_close(df);
 	ioasid_free(name);
 	return fd;
 

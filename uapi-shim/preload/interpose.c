@@ -581,7 +581,7 @@ enum rw_kind { RW_PLAIN, RW_VECTOR, RW_POSITIONAL };
 /* The answer for a shim fd. Returns false when fd is no longer a shim fd (pass through).
  * vfs_read()/vfs_write(): EBADF without FMODE_READ/WRITE, then EINVAL without a method. */
 static bool shim_rw(int fd, bool is_write, enum rw_kind kind, void *buf, size_t len,
-		    const struct iovec *iov, int iovcnt, ssize_t *ret)
+		    const struct iovec *iov, int iovcnt, off_t off, ssize_t *ret)
 {
 	struct shim_file *file;
 	ssize_t rc;
@@ -602,7 +602,12 @@ static bool shim_rw(int fd, bool is_write, enum rw_kind kind, void *buf, size_t 
 	} else if (is_write ? !file->ops->write : !file->ops->read) {
 		rc = -EINVAL;
 	} else if (kind == RW_POSITIONAL) {
-		rc = -ESPIPE; /* no node has positional I/O yet: add an op when one needs it */
+		/* without a positional method the file cannot seek (no FMODE_PREAD): ESPIPE */
+		if (is_write ? !file->ops->pwrite : !file->ops->pread)
+			rc = -ESPIPE;
+		else
+			rc = is_write ? file->ops->pwrite(file, buf, len, off)
+				      : file->ops->pread(file, buf, len, off);
 	} else if (kind == RW_VECTOR) {
 		int i;
 
@@ -635,7 +640,7 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
 	ssize_t ret;
 
-	if (likely(!shim_fd_maybe(fd)) || !shim_rw(fd, false, RW_PLAIN, buf, len, NULL, 0, &ret))
+	if (likely(!shim_fd_maybe(fd)) || !shim_rw(fd, false, RW_PLAIN, buf, len, NULL, 0, 0, &ret))
 		return REAL(read)(fd, buf, len);
 	return ret;
 }
@@ -646,7 +651,7 @@ ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 	ssize_t ret;
 
 	if (likely(!shim_fd_maybe(fd)) || len > buflen ||
-	    !shim_rw(fd, false, RW_PLAIN, buf, len, NULL, 0, &ret))
+	    !shim_rw(fd, false, RW_PLAIN, buf, len, NULL, 0, 0, &ret))
 		return REAL(read_chk)(fd, buf, len, buflen); /* also its overflow abort */
 	return ret;
 }
@@ -656,7 +661,7 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 	ssize_t ret;
 
 	if (likely(!shim_fd_maybe(fd)) ||
-	    !shim_rw(fd, true, RW_PLAIN, (void *)buf, len, NULL, 0, &ret))
+	    !shim_rw(fd, true, RW_PLAIN, (void *)buf, len, NULL, 0, 0, &ret))
 		return REAL(write)(fd, buf, len);
 	return ret;
 }
@@ -665,7 +670,7 @@ SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	ssize_t ret;
 
-	if (likely(!shim_fd_maybe(fd)) || !shim_rw(fd, false, RW_VECTOR, NULL, 0, iov, iovcnt, &ret))
+	if (likely(!shim_fd_maybe(fd)) || !shim_rw(fd, false, RW_VECTOR, NULL, 0, iov, iovcnt, 0, &ret))
 		return REAL(readv)(fd, iov, iovcnt);
 	return ret;
 }
@@ -674,7 +679,7 @@ SHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	ssize_t ret;
 
-	if (likely(!shim_fd_maybe(fd)) || !shim_rw(fd, true, RW_VECTOR, NULL, 0, iov, iovcnt, &ret))
+	if (likely(!shim_fd_maybe(fd)) || !shim_rw(fd, true, RW_VECTOR, NULL, 0, iov, iovcnt, 0, &ret))
 		return REAL(writev)(fd, iov, iovcnt);
 	return ret;
 }
@@ -683,7 +688,7 @@ SHIM_EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off)
 {
 	ssize_t ret;
 
-	if (likely(!shim_fd_maybe(fd)) || !shim_rw(fd, false, RW_POSITIONAL, buf, len, NULL, 0, &ret))
+	if (likely(!shim_fd_maybe(fd)) || !shim_rw(fd, false, RW_POSITIONAL, buf, len, NULL, 0, off, &ret))
 		return REAL(pread)(fd, buf, len, off);
 	return ret;
 }
@@ -692,7 +697,7 @@ SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t len, off64_t off)
 {
 	ssize_t ret;
 
-	if (likely(!shim_fd_maybe(fd)) || !shim_rw(fd, false, RW_POSITIONAL, buf, len, NULL, 0, &ret))
+	if (likely(!shim_fd_maybe(fd)) || !shim_rw(fd, false, RW_POSITIONAL, buf, len, NULL, 0, off, &ret))
 		return REAL(pread64)(fd, buf, len, off);
 	return ret;
 }
@@ -702,7 +707,7 @@ SHIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 	ssize_t ret;
 
 	if (likely(!shim_fd_maybe(fd)) ||
-	    !shim_rw(fd, true, RW_POSITIONAL, (void *)buf, len, NULL, 0, &ret))
+	    !shim_rw(fd, true, RW_POSITIONAL, (void *)buf, len, NULL, 0, off, &ret))
 		return REAL(pwrite)(fd, buf, len, off);
 	return ret;
 }
@@ -712,7 +717,7 @@ SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off)
 	ssize_t ret;
 
 	if (likely(!shim_fd_maybe(fd)) ||
-	    !shim_rw(fd, true, RW_POSITIONAL, (void *)buf, len, NULL, 0, &ret))
+	    !shim_rw(fd, true, RW_POSITIONAL, (void *)buf, len, NULL, 0, off, &ret))
 		return REAL(pwrite64)(fd, buf, len, off);
 	return ret;
 }
