@@ -69,6 +69,7 @@ struct ref_device {
 	unsigned int pasid_bits;
 	bool dirty_capable;
 	bool selftest;
+	uint64_t pgsize_bitmap;         /* leaf sizes its domains may use (0: the IOMMU's) */
 	uint32_t nr_attached;           /* attachments (each holds one object user) */
 };
 
@@ -217,6 +218,8 @@ uint32_t ref_device_plat_index(const struct ref_device *idev) { return (uint32_t
 struct ioasid_ctx *ref_device_ctx(const struct ref_device *idev) { return idev->ctx; }
 struct ref_hw_iommu *ref_device_hw(const struct ref_device *idev) { return idev->hw; }
 bool ref_device_dirty_capable(const struct ref_device *idev) { return idev->dirty_capable; }
+uint64_t ref_device_pgsize_bitmap(const struct ref_device *idev) { return idev->pgsize_bitmap; }
+void ref_device_put(struct ref_device *idev) { ref_put_object(idev->ctx, &idev->obj); }
 
 static const char *dev_name(const struct ref_device *idev)
 {
@@ -344,15 +347,19 @@ int ref_device_bind_selftest(struct ioasid_ctx *ctx, const struct ref_mock_dev_i
 
 	if (!st)
 		return -ENOMEM;
+	static uint32_t next_rid;   /* the mock bus numbers its devices; RIDs are per IOMMU */
+
 	pthread_mutex_lock(&st->lock);
 	rc = device_create(ctx, st, st->next_selftest_key--, REF_HW_SELFTEST, info->pasid_bits,
-			   0, &idev);
+			   __atomic_add_fetch(&next_rid, 1, __ATOMIC_RELAXED), &idev);
 	pthread_mutex_unlock(&st->lock);
 	if (rc)
 		return rc;
 	idev->plat_dev = -1;
 	idev->selftest = true;
 	idev->dirty_capable = !info->no_dirty;
+	/* the kernel's mock offers its huge IO page only to MOCK_FLAGS_DEVICE_HUGE_IOVA devices */
+	idev->pgsize_bitmap = info->huge_iova ? 0 : SZ_2K_MOCK;
 	/* Mock devices do not hold the context (the kernel's iommufd_selftest_is_mock_dev). */
 	ref_object_hold(ctx, &idev->obj);
 	ref_object_finalize(ctx, &idev->obj);
@@ -534,6 +541,13 @@ static int hwpt_attach(struct ref_device *idev, uint32_t pasid, struct ref_hwpt 
 	if (pasid != REF_NO_PASID && hwpt->obj.type == REF_OBJ_HWPT_PAGING &&
 	    container_of(hwpt, struct ref_hwpt_paging, common)->auto_domain)
 		return -EINVAL;
+	if (hwpt->obj.type == REF_OBJ_HWPT_PAGING && !idev->dirty_capable &&
+	    container_of(hwpt, struct ref_hwpt_paging, common)->dirty_capable) {
+		ref_set_error("attach %s to HWPT %u: the HWPT tracks dirty pages and the device "
+			      "cannot (IOMMU_HW_CAP_DIRTY_TRACKING clear); use a HWPT without "
+			      "IOMMU_HWPT_ALLOC_DIRTY_TRACKING", dev_name(idev), hwpt->obj.id);
+		return -EINVAL;
+	}
 	if (a && a->hwpt != hwpt)
 		return -EINVAL;
 	rc = pasid_compat(g, hwpt, pasid);
@@ -734,7 +748,8 @@ static struct ref_hwpt *auto_get_domain(struct ref_device *idev, uint32_t pasid,
 			*pt_id = hp->common.obj.id;
 		return destroy;
 	}
-	*err = ref_hwpt_paging_alloc(idev->ctx, ioas, idev->hw, idev->dirty_capable, 0, &hp);
+	*err = ref_hwpt_paging_alloc(idev->ctx, ioas, idev->hw, idev->dirty_capable,
+				     idev->pgsize_bitmap, 0, &hp);
 	if (*err)
 		return NULL;
 	destroy = fn(idev, pasid, &hp->common, err);

@@ -45,6 +45,8 @@ int ref_device_attach(struct ref_device *idev, uint32_t pasid, uint32_t *pt_id);
 int ref_device_replace(struct ref_device *idev, uint32_t pasid, uint32_t *pt_id);
 void ref_device_detach(struct ref_device *idev, uint32_t pasid);
 uint32_t ref_device_id(const struct ref_device *idev);
+/* Drop a reference taken by a lookup of the device object (ref_get_device). */
+void ref_device_put(struct ref_device *idev);
 uint32_t ref_device_plat_index(const struct ref_device *idev);
 struct ioasid_ctx *ref_device_ctx(const struct ref_device *idev);
 

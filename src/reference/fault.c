@@ -62,30 +62,6 @@ struct ref_fault *ref_get_fault(struct ioasid_ctx *ctx, uint32_t id, int *err)
 	return o ? container_of(o, struct ref_fault, obj) : NULL;
 }
 
-int ref_fault_report(struct ref_fault *f, uint32_t dev_id, const struct mock_fault *mf)
-{
-	struct fault_req *r = ioasid_zalloc(sizeof(*r));
-
-	if (!r)
-		return -ENOMEM;
-	r->rec.flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE |
-		       (mf->pasid ? IOMMU_PGFAULT_FLAGS_PASID_VALID : 0);
-	r->rec.dev_id = dev_id;
-	r->rec.pasid = mf->pasid;
-	r->rec.perm = mf->dir == MOCK_DMA_WRITE ? IOMMU_PGFAULT_PERM_WRITE : IOMMU_PGFAULT_PERM_READ;
-	r->rec.addr = mf->iova & ~0xfffULL;
-	r->rec.length = 4096;
-	pthread_mutex_lock(&f->lock);
-	r->rec.grpid = f->next_cookie & 0x1ff;   /* PRG index: 9 bits in PCIe */
-	r->rec.cookie = ++f->next_cookie;
-	*f->pending_tail = r;
-	f->pending_tail = &r->next;
-	f->raised++;
-	pthread_mutex_unlock(&f->lock);
-	ref_anon_fd_set_ready(f->fd, true);
-	return 0;
-}
-
 int ref_fault_inject(struct ref_fault *f, uint32_t dev_id, uint32_t pasid, uint32_t grpid,
 		     uint32_t perm, uint64_t addr)
 {
@@ -108,6 +84,16 @@ int ref_fault_inject(struct ref_fault *f, uint32_t dev_id, uint32_t pasid, uint3
 	pthread_mutex_unlock(&f->lock);
 	ref_anon_fd_set_ready(f->fd, true);
 	return 0;
+}
+
+/* A translation fault from the mock hardware becomes a one-page request (grpid: a 9-bit PRG
+ * index, as in PCIe PRI). */
+int ref_fault_report(struct ref_fault *f, uint32_t dev_id, const struct mock_fault *mf)
+{
+	return ref_fault_inject(f, dev_id, mf->pasid, f->next_cookie & 0x1ff,
+				mf->dir == MOCK_DMA_WRITE ? IOMMU_PGFAULT_PERM_WRITE :
+							    IOMMU_PGFAULT_PERM_READ,
+				mf->iova & ~0xfffULL);
 }
 
 static long fault_read(void *priv, void *buf, size_t len)

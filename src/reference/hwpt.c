@@ -65,7 +65,8 @@ void ref_hwpt_paging_destroy(struct ref_object *obj)
 }
 
 int ref_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ref_ioas *ioas, struct ref_hw_iommu *hw,
-			  bool dirty_ok, uint32_t flags, struct ref_hwpt_paging **out)
+			  bool dirty_ok, uint64_t pgsize_bitmap, uint32_t flags,
+			  struct ref_hwpt_paging **out)
 {
 	const uint32_t valid = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
 			       IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
@@ -75,6 +76,9 @@ int ref_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ref_ioas *ioas, struct 
 	int rc;
 
 	if (flags & ~valid)
+		return -EOPNOTSUPP;
+	/* a nesting parent never takes page requests itself (6.12: EOPNOTSUPP) */
+	if ((flags & IOMMU_HWPT_FAULT_ID_VALID) && (flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
 		return -EOPNOTSUPP;
 	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && (!dirty_ok || !hw->dirty_tracking)) {
 		ref_set_error("HWPT alloc: IOMMU %s has no dirty tracking (IOMMU_HW_CAP_DIRTY_TRACKING "
@@ -106,7 +110,7 @@ int ref_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ref_ioas *ioas, struct 
 	hp->dirty_capable = flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 	ref_object_hold(ctx, &ioas->obj);
 	hp->ioas = ioas;
-	rc = mock_domain_alloc_paging_flags(hw->hw, 0, mflags, &hp->common.dom);
+	rc = mock_domain_alloc_paging_flags(hw->hw, pgsize_bitmap, mflags, &hp->common.dom);
 	if (rc)
 		goto err;
 	rc = iopt_table_add_domain(&ioas->iopt, hp->common.dom);
@@ -286,7 +290,7 @@ int ref_hwpt_alloc(struct ref_ucmd *ucmd)
 		}
 		rc = ref_hwpt_paging_alloc(ctx, container_of(pt, struct ref_ioas, obj),
 					   ref_device_hw(idev), ref_device_dirty_capable(idev),
-					   cmd->flags, &hp);
+					   ref_device_pgsize_bitmap(idev), cmd->flags, &hp);
 		if (rc)
 			goto out_unlock;
 		hwpt = &hp->common;

@@ -215,7 +215,8 @@ void ref_hwpt_paging_destroy(struct ref_object *obj);
 void ref_hwpt_nested_destroy(struct ref_object *obj);
 /* Allocate a paging HWPT over ioas for a device's IOMMU (ctx->devs->lock held). Not finalized. */
 int ref_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ref_ioas *ioas, struct ref_hw_iommu *hw,
-			  bool dirty_ok, uint32_t flags, struct ref_hwpt_paging **out);
+			  bool dirty_ok, uint64_t pgsize_bitmap, uint32_t flags,
+			  struct ref_hwpt_paging **out);
 int ref_hwpt_alloc(struct ref_ucmd *ucmd);
 int ref_hwpt_invalidate(struct ref_ucmd *ucmd);
 int ref_hwpt_set_dirty_tracking(struct ref_ucmd *ucmd);
@@ -233,6 +234,7 @@ int ref_hwpt_selftest_iotlb(struct ioasid_ctx *ctx, uint32_t hwpt_id, uint32_t i
 struct ref_device *ref_get_device(struct ioasid_ctx *ctx, uint32_t dev_id, int *err);
 struct ref_hw_iommu *ref_device_hw(const struct ref_device *idev);
 bool ref_device_dirty_capable(const struct ref_device *idev);
+uint64_t ref_device_pgsize_bitmap(const struct ref_device *idev);
 void ref_devs_release(struct ioasid_ctx *ctx);
 /* ctx->devs->lock (recursive): device/HWPT topology and the IOASes' HWPT lists. */
 int ref_devs_lock(struct ioasid_ctx *ctx);
