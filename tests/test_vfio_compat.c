@@ -18,13 +18,6 @@
 #define BUFFER_SIZE (1UL << 20)
 #define HUGE (2UL << 20)
 
-/* Present once io_pagetable.c can cut areas (what TYPE1 v1 partial unmaps need). */
-int iopt_cut_iova(struct io_pagetable *iopt, uint64_t *iovas, size_t num_iovas)
-	__attribute__((weak));
-
-/* The reference's context for a /dev/vfio/vfio container (vfio_compat.c). */
-int ref_vfio_container_ctx_open(struct ioasid_ctx **out);
-
 static void *buffer;
 
 /* ---- helpers: one triple per ioctl ------------------------------------------------------- */

@@ -881,6 +881,15 @@ static bool dev_ok(const struct platform *p, uint32_t dev, char *why, size_t why
 	return false;
 }
 
+/* The prologue of a call on one device: clear why, check the index (-ENODEV), take the lock. */
+static int dev_lock(struct platform *p, uint32_t dev, char *why, size_t whylen)
+{
+	say_clear(why, whylen);
+	if (!dev_ok(p, dev, why, whylen))
+		return -ENODEV;
+	return plat_lock(p, why, whylen);
+}
+
 static bool group_ok(const struct platform *p, uint32_t group, char *why, size_t whylen)
 {
 	if (p && group < topo_of(p)->nr_groups)
@@ -899,10 +908,7 @@ int platform_device_claim_dma_owner(struct platform *p, uint32_t dev, uint64_t c
 	char who[128];
 	int rc, bad;
 
-	say_clear(why, whylen);
-	if (!dev_ok(p, dev, why, whylen))
-		return -ENODEV;
-	rc = plat_lock(p, why, whylen);
+	rc = dev_lock(p, dev, why, whylen);
 	if (rc)
 		return rc;
 	group = topo_of(p)->devices[dev].group;
@@ -1117,10 +1123,7 @@ int platform_driver_unbind(struct platform *p, uint32_t dev, char *why, size_t w
 	int32_t pid;
 	int rc;
 
-	say_clear(why, whylen);
-	if (!dev_ok(p, dev, why, whylen))
-		return -ENODEV;
-	rc = plat_lock(p, why, whylen);
+	rc = dev_lock(p, dev, why, whylen);
 	if (rc)
 		return rc;
 	ds = &p->sh->devices[dev];
@@ -1221,10 +1224,7 @@ int platform_vfio_cdev_bind(struct platform *p, uint32_t dev, char *why, size_t 
 	uint32_t group;
 	int rc;
 
-	say_clear(why, whylen);
-	if (!dev_ok(p, dev, why, whylen))
-		return -ENODEV;
-	rc = plat_lock(p, why, whylen);
+	rc = dev_lock(p, dev, why, whylen);
 	if (rc)
 		return rc;
 	t = topo_of(p);

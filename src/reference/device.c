@@ -374,7 +374,6 @@ void ref_device_destroy(struct ref_object *obj)
 	struct ref_dev_state *st = idev->ctx->devs;
 	struct ref_device **pp;
 	struct platform *p;
-	bool last_in_group;
 
 	pthread_mutex_lock(&st->lock);
 	for (pp = &idev->igroup->members; *pp; pp = &(*pp)->member_next)
@@ -382,15 +381,12 @@ void ref_device_destroy(struct ref_object *obj)
 			*pp = idev->member_next;
 			break;
 		}
-	last_in_group = idev->igroup->refs == 1;
 	igroup_put(st, idev->igroup);
 	pthread_mutex_unlock(&st->lock);
 	mock_dev_destroy(idev->mdev);
 	ref_hw_iommu_put(idev->hw);
-	if (!idev->selftest && !platform_default(&p)) {
-		(void)last_in_group;
+	if (!idev->selftest && !platform_default(&p))
 		platform_device_release_dma_owner(p, (uint32_t)idev->plat_dev);
-	}
 }
 
 /* ---- attach --------------------------------------------------------------------------------- */
@@ -523,14 +519,10 @@ static void attach_remove(struct ref_igroup *g, struct ref_attach *a)
 	*a = g->attaches[--g->nr_attaches];
 }
 
-/* Attach idev at pasid to hwpt (st->lock held). The kernel's iommufd_hw_pagetable_attach(). */
-static int hwpt_attach(struct ref_device *idev, uint32_t pasid, struct ref_hwpt *hwpt)
+/* Can hwpt serve idev at pasid at all (attach and replace alike)? 0 or -EINVAL with the
+ * reason: another IOMMU's domain, an automatic domain for a PASID, PASID compatibility. */
+static int hwpt_compatible(struct ref_device *idev, uint32_t pasid, struct ref_hwpt *hwpt)
 {
-	struct ref_igroup *g = idev->igroup;
-	struct ref_attach *a = attach_find(g, pasid);
-	bool created = false;
-	int rc;
-
 	if (hwpt->iommu != idev->hw) {
 		ref_set_error("attach %s: HWPT %u belongs to IOMMU %s, the device sits behind %s; "
 			      "allocate a HWPT for this device (IOMMU_HWPT_ALLOC with its dev_id)",
@@ -541,6 +533,29 @@ static int hwpt_attach(struct ref_device *idev, uint32_t pasid, struct ref_hwpt 
 	if (pasid != REF_NO_PASID && hwpt->obj.type == REF_OBJ_HWPT_PAGING &&
 	    container_of(hwpt, struct ref_hwpt_paging, common)->auto_domain)
 		return -EINVAL;
+	if (pasid_compat(idev->igroup, hwpt, pasid)) {
+		ref_set_error("attach %s pasid %u to HWPT %u: %s", dev_name(idev), pasid,
+			      hwpt->obj.id, pasid == REF_NO_PASID ?
+			      "PASIDs are attached and this HWPT was not allocated with "
+			      "IOMMU_HWPT_ALLOC_PASID" :
+			      "PASID attach needs HWPTs allocated with IOMMU_HWPT_ALLOC_PASID, on "
+			      "the PASID and on the RID");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Attach idev at pasid to hwpt (st->lock held). The kernel's iommufd_hw_pagetable_attach(). */
+static int hwpt_attach(struct ref_device *idev, uint32_t pasid, struct ref_hwpt *hwpt)
+{
+	struct ref_igroup *g = idev->igroup;
+	struct ref_attach *a = attach_find(g, pasid);
+	bool created = false;
+	int rc;
+
+	rc = hwpt_compatible(idev, pasid, hwpt);
+	if (rc)
+		return rc;
 	if (hwpt->obj.type == REF_OBJ_HWPT_PAGING && !idev->dirty_capable &&
 	    container_of(hwpt, struct ref_hwpt_paging, common)->dirty_capable) {
 		ref_set_error("attach %s to HWPT %u: the HWPT tracks dirty pages and the device "
@@ -550,16 +565,6 @@ static int hwpt_attach(struct ref_device *idev, uint32_t pasid, struct ref_hwpt 
 	}
 	if (a && a->hwpt != hwpt)
 		return -EINVAL;
-	rc = pasid_compat(g, hwpt, pasid);
-	if (rc) {
-		ref_set_error("attach %s pasid %u to HWPT %u: %s", dev_name(idev), pasid,
-			      hwpt->obj.id, pasid == REF_NO_PASID ?
-			      "PASIDs are attached and this HWPT was not allocated with "
-			      "IOMMU_HWPT_ALLOC_PASID" :
-			      "PASID attach needs HWPTs allocated with IOMMU_HWPT_ALLOC_PASID, on "
-			      "the PASID and on the RID");
-		return rc;
-	}
 	if (a && attach_has_dev(a, idev))
 		return -EBUSY;
 	if (!a) {
@@ -645,16 +650,7 @@ static struct ref_hwpt *hwpt_replace(struct ref_device *idev, uint32_t pasid,
 		*err = -EINVAL;
 		return NULL;
 	}
-	if (hwpt->iommu != idev->hw) {
-		*err = -EINVAL;
-		return NULL;
-	}
-	if (pasid != REF_NO_PASID && hwpt->obj.type == REF_OBJ_HWPT_PAGING &&
-	    container_of(hwpt, struct ref_hwpt_paging, common)->auto_domain) {
-		*err = -EINVAL;
-		return NULL;
-	}
-	rc = pasid_compat(g, hwpt, pasid);
+	rc = hwpt_compatible(idev, pasid, hwpt);
 	if (rc) {
 		*err = rc;
 		return NULL;

@@ -114,5 +114,13 @@ int ref_access_rw(struct ref_access *access, uint64_t iova, void *data, size_t l
  * container does this) and returns its ID. */
 int ref_vfio_compat_ioas_get_id(struct ioasid_ctx *ctx, uint32_t *out_ioas_id);
 int ref_vfio_compat_ioas_create(struct ioasid_ctx *ctx, uint32_t *out_ioas_id);
+/* A context as /dev/vfio/vfio opens it: per-process (mm) pinned-page accounting. */
+int ref_vfio_container_ctx_open(struct ioasid_ctx **out);
+/* The legacy container's group claim (iommu_group_claim_dma_owner) with ctx as the owner, so
+ * that the devices later bound to ctx share it. -EPERM with `why` filled. */
+struct platform;
+int ref_vfio_compat_group_claim(struct ioasid_ctx *ctx, struct platform *p, uint32_t group,
+				char *why, size_t whylen);
+void ref_vfio_compat_group_release(struct ioasid_ctx *ctx, struct platform *p, uint32_t group);
 
 #endif

@@ -23,6 +23,23 @@
 #define SELFTEST_INVALIDATE_ALL   (1u << 0)
 #define SELFTEST_HW_TYPE          0xfeedbeef
 
+/* Allocate a HWPT object (not yet published) of `type` for IOMMU hw, holding the instance. */
+static struct ref_hwpt *hwpt_obj_alloc(struct ioasid_ctx *ctx, size_t size, enum ref_obj_type type,
+				       struct ref_hw_iommu *hw, uint32_t flags)
+{
+	struct ref_object *obj = ref_object_alloc(ctx, size, type);
+	struct ref_hwpt *hwpt;
+
+	if (!obj)
+		return NULL;
+	hwpt = container_of(obj, struct ref_hwpt, obj);
+	hwpt->ctx = ctx;
+	hwpt->iommu = hw;
+	ref_hw_iommu_hold(hw);
+	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
+	return hwpt;
+}
+
 /* ---- paging --------------------------------------------------------------------------------- */
 
 static void ioas_unlink_hwpt(struct ref_hwpt_paging *hp)
@@ -71,7 +88,7 @@ int ref_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ref_ioas *ioas, struct 
 	const uint32_t valid = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
 			       IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
 	struct ref_hwpt_paging *hp;
-	struct ref_object *obj;
+	struct ref_hwpt *hwpt;
 	unsigned int mflags = 0;
 	int rc;
 
@@ -98,14 +115,10 @@ int ref_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ref_ioas *ioas, struct 
 	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING)
 		mflags |= MOCK_DOMAIN_DIRTY;
 
-	obj = ref_object_alloc(ctx, sizeof(*hp), REF_OBJ_HWPT_PAGING);
-	if (!obj)
+	hwpt = hwpt_obj_alloc(ctx, sizeof(*hp), REF_OBJ_HWPT_PAGING, hw, flags);
+	if (!hwpt)
 		return -ENOMEM;
-	hp = container_of(obj, struct ref_hwpt_paging, common.obj);
-	hp->common.ctx = ctx;
-	hp->common.iommu = hw;
-	ref_hw_iommu_hold(hw);
-	hp->common.pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
+	hp = container_of(hwpt, struct ref_hwpt_paging, common);
 	hp->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 	hp->dirty_capable = flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
 	ref_object_hold(ctx, &ioas->obj);
@@ -124,7 +137,7 @@ int ref_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ref_ioas *ioas, struct 
 	*out = hp;
 	return 0;
 err:
-	ref_object_abort_and_destroy(ctx, obj);
+	ref_object_abort_and_destroy(ctx, &hwpt->obj);
 	return rc;
 }
 
@@ -164,7 +177,7 @@ static int hwpt_nested_alloc(struct ioasid_ctx *ctx, struct ref_hwpt_paging *par
 {
 	struct ref_hw_iommu *hw = ref_device_hw(idev);
 	struct ref_hwpt_nested *hn;
-	struct ref_object *obj;
+	struct ref_hwpt *hwpt;
 	int rc;
 
 	if ((cmd->flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) || !cmd->data_len ||
@@ -182,14 +195,10 @@ static int hwpt_nested_alloc(struct ioasid_ctx *ctx, struct ref_hwpt_paging *par
 					      cmd->data_type != IOMMU_HWPT_DATA_VTD_S1)
 		return -EOPNOTSUPP;
 
-	obj = ref_object_alloc(ctx, sizeof(*hn), REF_OBJ_HWPT_NESTED);
-	if (!obj)
+	hwpt = hwpt_obj_alloc(ctx, sizeof(*hn), REF_OBJ_HWPT_NESTED, hw, cmd->flags);
+	if (!hwpt)
 		return -ENOMEM;
-	hn = container_of(obj, struct ref_hwpt_nested, common.obj);
-	hn->common.ctx = ctx;
-	hn->common.iommu = hw;
-	ref_hw_iommu_hold(hw);
-	hn->common.pasid_compat = cmd->flags & IOMMU_HWPT_ALLOC_PASID;
+	hn = container_of(hwpt, struct ref_hwpt_nested, common);
 	hn->data_type = cmd->data_type;
 	ref_object_hold(ctx, &parent->common.obj);
 	hn->parent = parent;
@@ -236,7 +245,7 @@ static int hwpt_nested_alloc(struct ioasid_ctx *ctx, struct ref_hwpt_paging *par
 	*out = hn;
 	return 0;
 err:
-	ref_object_abort_and_destroy(ctx, obj);
+	ref_object_abort_and_destroy(ctx, &hwpt->obj);
 	return rc;
 }
 
@@ -330,7 +339,7 @@ out_unlock:
 out_put_pt:
 	ref_put_object(ctx, pt);
 out_put_idev:
-	ref_put_object(ctx, &((struct ref_object *)idev)[0]);
+	ref_device_put(idev);
 	return rc;
 }
 

@@ -152,6 +152,16 @@ void ref_object_release(struct ioasid_ctx *ctx, struct ref_object *obj)
 	ref_put_object(ctx, obj);
 }
 
+/* Take obj (users == 1, ctx->lock held) out of the table, drop the lock, destroy and free it. */
+static void remove_and_destroy_locked(struct ioasid_ctx *ctx, struct ref_object *obj)
+{
+	obj->users = 0;
+	table_release_id(ctx, obj->id);
+	pthread_mutex_unlock(&ctx->lock);
+	ref_object_ops[obj->type].destroy(obj);
+	ioasid_free(obj);
+}
+
 /* Drop a long-term user; if only the table is left, remove and destroy the object (the
  * kernel's iommufd_object_put_and_try_destroy, used for automatic domains). */
 void ref_object_put_and_try_destroy(struct ioasid_ctx *ctx, struct ref_object *obj)
@@ -161,11 +171,7 @@ void ref_object_put_and_try_destroy(struct ioasid_ctx *ctx, struct ref_object *o
 		pthread_mutex_unlock(&ctx->lock);
 		return;
 	}
-	obj->users = 0;
-	table_release_id(ctx, obj->id);
-	pthread_mutex_unlock(&ctx->lock);
-	ref_object_ops[obj->type].destroy(obj);
-	ioasid_free(obj);
+	remove_and_destroy_locked(ctx, obj);
 }
 
 /* The in-kernel user of an object (a driver holding a device) destroys it: drop its reference
@@ -179,11 +185,7 @@ void ref_object_destroy_user(struct ioasid_ctx *ctx, struct ref_object *obj)
 		sched_yield();
 		pthread_mutex_lock(&ctx->lock);
 	}
-	obj->users = 0;
-	table_release_id(ctx, obj->id);
-	pthread_mutex_unlock(&ctx->lock);
-	ref_object_ops[obj->type].destroy(obj);
-	ioasid_free(obj);
+	remove_and_destroy_locked(ctx, obj);
 }
 
 /* Remove an idle object from the table and destroy it: ENOENT, or EBUSY while used. */
@@ -201,12 +203,7 @@ static int ref_object_remove(struct ioasid_ctx *ctx, uint32_t id)
 		pthread_mutex_unlock(&ctx->lock);
 		return -EBUSY;
 	}
-	obj->users = 0;
-	table_release_id(ctx, id);
-	pthread_mutex_unlock(&ctx->lock);
-
-	ref_object_ops[obj->type].destroy(obj);
-	ioasid_free(obj);
+	remove_and_destroy_locked(ctx, obj);
 	return 0;
 }
 

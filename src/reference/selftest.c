@@ -689,7 +689,7 @@ static int test_trigger_iopf(struct ioasid_ctx *ctx, struct iommu_test_cmd *cmd)
 	}
 	rc = 0;
 out_put:
-	ref_put_object(ctx, (struct ref_object *)idev);
+	ref_device_put(idev);
 	return rc;
 }
 

@@ -164,16 +164,8 @@ int vfio_container_open(struct ioasid_ctx **out);
 /* The calling thread's last refusal message (without "ioasid: "), "" if none. */
 const char *vfio_last_error(void);
 
-/* ---- provided by the reference for this layer (src/reference/vfio_compat.c) -------------------
- * TODO(lead): these belong in reference/device.h next to ref_vfio_compat_ioas_get_id. */
-/* A context as /dev/vfio/vfio opens it: per-process (mm) pinned-page accounting. */
-int ref_vfio_container_ctx_open(struct ioasid_ctx **out);
-/* The legacy container's group claim (iommu_group_claim_dma_owner) with ctx as the owner, so
- * that the devices later bound to ctx share it. -EPERM with `why` filled. */
-struct platform;
-int ref_vfio_compat_group_claim(struct ioasid_ctx *ctx, struct platform *p, uint32_t group,
-				char *why, size_t whylen);
-void ref_vfio_compat_group_release(struct ioasid_ctx *ctx, struct platform *p, uint32_t group);
+/* The reference's side of this layer (contexts of containers, legacy group claims) is declared
+ * in reference/device.h. */
 
 /* ---- layer-internal (vfio_device.c ↔ vfio_group.c ↔ vfio_bar.c) -------------------------------- */
 #ifdef IOASID_VFIO_INTERNAL
