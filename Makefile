@@ -47,8 +47,30 @@ CLIENTS      := $(CLIENT_SRCS:tests/clients/%.c=$(BUILD)/tests/clients/%)
 
 CRITERION_LIBS := $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
 
+# ---- BPF programs and the trace library -----------------------------------------------------
+# bpf/*.bpf.c → $(BUILD)/bpf/*.bpf.o (clang, CO-RE against a vmlinux.h dumped from the build
+# host's BTF) → $(BUILD)/bpf/*.skel.h (bpftool gen skeleton; never committed). The trace
+# library (src/trace/) embeds the skeletons; tools and tests link it with libbpf, libelf, zlib.
+CLANG       ?= clang
+BPFTOOL     ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+BPF_OBJS    := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+BPF_SKELS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+HOST_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_x86 -mcpu=v3 -Wall -Wno-unused-function \
+	       -I$(BUILD)/bpf -Ibpf -Iinclude \
+	       -idirafter /usr/include/$(HOST_MULTIARCH) -idirafter /usr/include
+
+TRACE_SRCS  := $(wildcard src/trace/*.c)
+TRACE_OBJS  := $(TRACE_SRCS:%.c=$(BUILD)/obj/%.o)
+ASAN_TRACE_OBJS := $(TRACE_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+TRACE_A     := $(BUILD)/lib/libioasid-trace.a
+ASAN_TRACE_A := $(BUILD)/asan/lib/libioasid-trace.a
+TRACE_LIBS  := -lbpf -lelf -lz
+
 .PHONY: all check check-fast build-asan demo bench install clean deps conformance
-all: $(LIB_A) $(LIB_SO) $(PRELOAD_SO) $(TOOLS) $(BENCHES) $(TESTS) $(CLIENTS)
+all: $(LIB_A) $(LIB_SO) $(PRELOAD_SO) $(TRACE_A) $(TOOLS) $(BENCHES) $(TESTS) $(CLIENTS)
 
 deps:
 	@scripts/install-deps.sh --quiet
@@ -61,6 +83,35 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+
+# The USDT probe sites: the optimised 5-byte-nop uprobe clobbers the red zone (src/common/probes.c).
+PROBE_FLAGS := -mno-red-zone -DSTAP_SDT_ARG_CONSTRAINT=nr
+$(BUILD)/obj/src/common/probes.o $(BUILD)/asan/obj/src/common/probes.o: CFLAGS += $(PROBE_FLAGS)
+
+# ---- BPF objects and skeletons --------------------------------------------------------------
+$(BUILD)/bpf/vmlinux.h:
+	@mkdir -p $(dir $@)
+	@test -r $(VMLINUX_BTF) || { echo "make: kernel BTF $(VMLINUX_BTF) not readable: the BPF programs need it (set VMLINUX_BTF=PATH to a vmlinux with BTF)" >&2; exit 1; }
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/bpf/vmlinux.h $(wildcard bpf/*.h) include/ioasid/event.h $(wildcard include/ioasid/aggregate.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+# Trace library objects see the generated skeletons.
+$(TRACE_OBJS) $(ASAN_TRACE_OBJS): CPPFLAGS += -I$(BUILD)/bpf
+$(TRACE_OBJS) $(ASAN_TRACE_OBJS): | $(BPF_SKELS)
+
+$(TRACE_A): $(TRACE_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(ASAN_TRACE_A): $(ASAN_TRACE_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
 
 # ---- libraries ------------------------------------------------------------------------------
 $(LIB_A): $(LIB_OBJS)
@@ -81,25 +132,25 @@ $(PRELOAD_SO): $(PRELOAD_OBJS) $(LIB_OBJS)
 	$(CC) -shared -o $@ $^ $(LDLIBS) -ldl
 
 # ---- tools and benchmarks -------------------------------------------------------------------
-$(BUILD)/bin/%: src/tools/%.c $(LIB_A)
+$(BUILD)/bin/%: src/tools/%.c $(TRACE_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB_A) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -I$(BUILD)/bpf $(CFLAGS) -MMD -MP -o $@ $< $(TRACE_A) $(LIB_A) $(TRACE_LIBS) $(LDLIBS) -lm
 
-$(BUILD)/bench/%: src/bench/%.c $(LIB_A)
+$(BUILD)/bench/%: src/bench/%.c $(TRACE_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB_A) $(LDLIBS) -lm
+	$(CC) $(CPPFLAGS) -I$(BUILD)/bpf $(CFLAGS) -MMD -MP -o $@ $< $(TRACE_A) $(LIB_A) $(TRACE_LIBS) $(LDLIBS) -lm
 
 # ---- tests ----------------------------------------------------------------------------------
 # Unit tests see the internal headers (src/) and the uAPI headers (uapi-shim/).
 TEST_CPPFLAGS := $(CPPFLAGS) -Iuapi-shim -Itests
 
-$(BUILD)/tests/%: tests/%.c $(LIB_A) $(wildcard tests/*.h)
+$(BUILD)/tests/%: tests/%.c $(TRACE_A) $(LIB_A) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIB_A) $(CRITERION_LIBS) $(LDLIBS)
+	$(CC) $(TEST_CPPFLAGS) -I$(BUILD)/bpf $(CFLAGS) -MMD -MP -o $@ $< $(TRACE_A) $(LIB_A) $(CRITERION_LIBS) $(TRACE_LIBS) $(LDLIBS)
 
-$(BUILD)/asan/tests/%: tests/%.c $(ASAN_LIB_A) $(wildcard tests/*.h)
+$(BUILD)/asan/tests/%: tests/%.c $(ASAN_TRACE_A) $(ASAN_LIB_A) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CPPFLAGS) $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -MMD -MP -o $@ $< $(ASAN_LIB_A) $(CRITERION_LIBS) $(LDLIBS)
+	$(CC) $(TEST_CPPFLAGS) -I$(BUILD)/bpf $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -MMD -MP -o $@ $< $(ASAN_TRACE_A) $(ASAN_LIB_A) $(CRITERION_LIBS) $(TRACE_LIBS) $(LDLIBS)
 
 # Unmodified clients: only the uAPI headers, libc, open() and ioctl(). Never the reference.
 $(BUILD)/tests/clients/%: tests/clients/%.c

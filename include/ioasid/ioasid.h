@@ -117,6 +117,18 @@ IOASID_API int ioasid_fd_release(int fd);
 /* For the shim: called with each new fd (and its name) so it can route it. */
 IOASID_API void ioasid_anon_fd_set_hook(void (*hook)(int fd, const char *name));
 
+/* ---- in-process event subscribers ------------------------------------------------------------
+ * Every state change the reference announces through its USDT probes (include/ioasid/event.h)
+ * is also delivered, synchronously on the thread that made it, to up to 8 in-process
+ * subscribers (source IOASID_SRC_INPROC). Used by harnesses that want the event stream without
+ * BPF (fuzzers, unit tests). The callback runs with reference locks held: it must not call into
+ * the reference. subscribe returns a handle >= 0, -EINVAL (fn NULL) or -ENOSPC (table full);
+ * unsubscribe returns 0, -EINVAL or -ENOENT. */
+struct ioasid_event;
+typedef void (*ioasid_event_fn)(void *arg, const struct ioasid_event *ev);
+IOASID_API int ioasid_events_subscribe(ioasid_event_fn fn, void *arg);
+IOASID_API int ioasid_events_unsubscribe(int handle);
+
 #ifdef __cplusplus
 }
 #endif

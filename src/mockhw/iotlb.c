@@ -22,6 +22,12 @@
  * no two valid ways carry the same tag (an insert follows a miss under the same lock hold; a
  * replacement that changes the leaf size reuses a way already carrying the new tag).
  *
+ * Events: every invalidation (range, domain, teardown drop) raises one IOTLB_INV probe
+ * (common/probe.h) after the lock is dropped, naming the instance (event_iommu), the domain,
+ * the PASID (IOTLB_PASID_ANY = 0xffffffff: all), the range (length UINT64_MAX: everything), the
+ * reason the caller gave and the entries dropped — one event per invalidation counted in the
+ * statistics, plus one per teardown drop.
+ *
  * Locking: one lock per instance, a test-and-set spinlock that yields after a short spin (the
  * critical sections are a few dozen loads — or one nested walk on a miss; nothing allocates or
  * sleeps under it). */
@@ -29,6 +35,7 @@
 
 #include "common/alloc.h"
 #include "common/compiler.h"
+#include "common/probe.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -50,6 +57,7 @@ struct iotlb {
 	unsigned int sets;
 	unsigned int ways;
 	uint64_t set_mask;              /* sets - 1 when sets is a power of two, else 0 */
+	uint32_t event_iommu;           /* the instance, in events */
 	uint64_t clock;
 	struct iotlb_entry *e;          /* sets * ways */
 };
@@ -82,7 +90,7 @@ void iotlb_unlock(struct iotlb *tlb)
 	__atomic_store_n(&tlb->lock, 0, __ATOMIC_RELEASE);
 }
 
-int iotlb_create(unsigned int sets, unsigned int ways, struct iotlb **out)
+int iotlb_create(unsigned int sets, unsigned int ways, uint32_t event_iommu, struct iotlb **out)
 {
 	struct iotlb *tlb;
 	uint64_t n;
@@ -106,6 +114,7 @@ int iotlb_create(unsigned int sets, unsigned int ways, struct iotlb **out)
 	tlb->sets = sets;
 	tlb->ways = ways;
 	tlb->set_mask = (sets & (sets - 1)) ? 0 : sets - 1;
+	tlb->event_iommu = event_iommu;
 	*out = tlb;
 	return 0;
 }
@@ -255,8 +264,20 @@ static uint64_t scan_drop(struct iotlb *tlb, uint32_t domid, uint32_t pasid, uin
 	return dropped;
 }
 
+/* The IOTLB_INV event of one invalidation of [first, last] (all of it: length UINT64_MAX). */
+static void inval_event(const struct iotlb *tlb, uint32_t domid, uint32_t pasid, uint64_t first,
+			uint64_t last, unsigned int reason, uint64_t dropped)
+{
+	IOASID_PROBE(iotlb_inv, .iommu = tlb->event_iommu, .domain = domid, .pasid = pasid,
+		     .iova = first,
+		     .length = (first == 0 && last == UINT64_MAX) ? UINT64_MAX : last - first + 1,
+		     .aux = reason, .value = dropped,
+		     .flags = reason == IOASID_INV_UNMAP ? IOASID_EVF_STRICT : 0);
+}
+
 void iotlb_inval_range(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid,
-		       uint32_t pasid, uint64_t sizes, uint64_t first, uint64_t last)
+		       uint32_t pasid, uint64_t sizes, uint64_t first, uint64_t last,
+		       unsigned int reason)
 {
 	uint64_t dropped = 0, probes = 0;
 
@@ -292,10 +313,11 @@ void iotlb_inval_range(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t 
 out:
 	st->entries_dropped += dropped;
 	iotlb_unlock(tlb);
+	inval_event(tlb, domid, pasid, first, last, reason, dropped);
 }
 
 void iotlb_inval_domain(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid,
-			uint32_t pasid)
+			uint32_t pasid, unsigned int reason)
 {
 	uint64_t dropped = 0;
 
@@ -305,14 +327,18 @@ void iotlb_inval_domain(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t
 		dropped = scan_drop(tlb, domid, pasid, 0, UINT64_MAX);
 	st->entries_dropped += dropped;
 	iotlb_unlock(tlb);
+	inval_event(tlb, domid, pasid, 0, UINT64_MAX, reason, dropped);
 }
 
 void iotlb_drop_domain(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid)
 {
+	uint64_t dropped = 0;
+
 	iotlb_lock(tlb);
 	if (st->entries)
-		scan_drop(tlb, domid, IOTLB_PASID_ANY, 0, UINT64_MAX);
+		dropped = scan_drop(tlb, domid, IOTLB_PASID_ANY, 0, UINT64_MAX);
 	iotlb_unlock(tlb);
+	inval_event(tlb, domid, IOTLB_PASID_ANY, 0, UINT64_MAX, IOASID_INV_DOMAIN_FREE, dropped);
 }
 
 void iotlb_count_stale(struct iotlb *tlb, struct mock_iotlb_stats *st)

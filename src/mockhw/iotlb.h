@@ -40,8 +40,9 @@ struct iotlb_xlate {
 	unsigned int flags;     /* IOTLB_F_* */
 };
 
-/* sets, ways: 0 selects the default; -EINVAL when sets * ways > IOTLB_MAX_ENTRIES; -ENOMEM. */
-int iotlb_create(unsigned int sets, unsigned int ways, struct iotlb **out);
+/* sets, ways: 0 selects the default; -EINVAL when sets * ways > IOTLB_MAX_ENTRIES; -ENOMEM.
+ * event_iommu: the instance's identity in the IOTLB_INV events this IOTLB raises. */
+int iotlb_create(unsigned int sets, unsigned int ways, uint32_t event_iommu, struct iotlb **out);
 void iotlb_destroy(struct iotlb *tlb);
 unsigned int iotlb_sets(const struct iotlb *tlb);
 unsigned int iotlb_ways(const struct iotlb *tlb);
@@ -64,14 +65,18 @@ void iotlb_insert_locked(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_
 void iotlb_replace_locked(struct iotlb *tlb, struct iotlb_entry *w, struct mock_iotlb_stats *st,
 			  uint32_t domid, uint32_t pasid, const struct iotlb_xlate *x);
 
-/* These take the lock themselves. pasid may be IOTLB_PASID_ANY. */
+/* These take the lock themselves. pasid may be IOTLB_PASID_ANY. Each is one invalidation the
+ * hardware performs and raises one IOTLB_INV event (after dropping the lock) with `reason`
+ * (enum ioasid_inv_reason) and the number of entries it dropped. */
 /* Drop the domain's entries of pasid intersecting [first, last]; one invalidation. */
 void iotlb_inval_range(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid,
-		       uint32_t pasid, uint64_t sizes, uint64_t first, uint64_t last);
+		       uint32_t pasid, uint64_t sizes, uint64_t first, uint64_t last,
+		       unsigned int reason);
 /* Drop every entry of the domain for pasid; one invalidation. */
 void iotlb_inval_domain(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid,
-			uint32_t pasid);
-/* Drop every entry of the domain without counting (domain teardown). */
+			uint32_t pasid, unsigned int reason);
+/* Drop every entry of the domain without counting it in the statistics (domain teardown);
+ * the event says IOASID_INV_DOMAIN_FREE. */
 void iotlb_drop_domain(struct iotlb *tlb, struct mock_iotlb_stats *st, uint32_t domid);
 void iotlb_count_stale(struct iotlb *tlb, struct mock_iotlb_stats *st);
 void iotlb_read_stats(struct iotlb *tlb, const struct mock_iotlb_stats *st,

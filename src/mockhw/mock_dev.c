@@ -14,7 +14,9 @@
  *
  * Changing an entry flushes the IOTLB for (old domain, PASID) — the driver's PASID-cache and
  * IOTLB flush on teardown — and for (new domain, PASID), so that entries another user of the same
- * tag left behind are not hit by this device.
+ * tag left behind are not hit by this device: two IOTLB_INV events, reason PASID_ENTRY.
+ * A device's DMA is made on behalf of its event identity (mock_dev_set_event_ident), so that a
+ * stale IOTLB hit names the device.
  *
  * Locking: set_domain/destroy of one device are serialised by the device's lock. DMA reads the
  * entries lock-free (acquire loads of pointers published with release stores), so it may run
@@ -25,6 +27,7 @@
 
 #include "common/alloc.h"
 #include "common/compiler.h"
+#include "common/probe.h"
 
 #include <errno.h>
 #include <string.h>
@@ -47,6 +50,7 @@ struct mock_dev {
 	struct pasid_table **dir;         /* dir_entries pointers, allocated on first use */
 	uint32_t dir_entries;
 	uint64_t nentries;
+	struct mock_dev_ident ident;      /* who its DMA is, in events */
 };
 
 static inline bool pasid_valid(const struct mock_dev *dev, uint32_t pasid)
@@ -125,6 +129,13 @@ static struct mock_domain **entry_slot(struct mock_dev *dev, uint32_t pasid, boo
 	return &t->entry[pasid & (PASID_TABLE_ENTRIES - 1)];
 }
 
+void mock_dev_set_event_ident(struct mock_dev *dev, uint32_t event_dev, const char *name)
+{
+	dev->ident.event_dev = event_dev;
+	strncpy(dev->ident.name, name ? name : "", sizeof(dev->ident.name) - 1);
+	dev->ident.name[sizeof(dev->ident.name) - 1] = '\0';
+}
+
 struct mock_domain *mock_dev_domain(const struct mock_dev *dev, uint32_t pasid)
 {
 	struct mock_domain **slot;
@@ -161,9 +172,9 @@ int mock_dev_set_domain(struct mock_dev *dev, uint32_t pasid, struct mock_domain
 	pthread_mutex_unlock(&dev->lock);
 
 	if (old)
-		mock_domain_iotlb_invalidate(old, pasid, 0, UINT64_MAX);
+		mock_domain_iotlb_invalidate_why(old, pasid, 0, UINT64_MAX, IOASID_INV_PASID_ENTRY);
 	if (dom)
-		mock_domain_iotlb_invalidate(dom, pasid, 0, UINT64_MAX);
+		mock_domain_iotlb_invalidate_why(dom, pasid, 0, UINT64_MAX, IOASID_INV_PASID_ENTRY);
 	if (old)
 		mock_domain_unuse(old);
 	return 0;
@@ -180,7 +191,7 @@ int mock_dev_dma(struct mock_dev *dev, uint32_t pasid, uint64_t iova, void *buf,
 						      .reason = MOCK_FAULT_BLOCKED };
 		return -EFAULT;
 	}
-	return mock_domain_dma(dom, pasid, iova, buf, len, dir, fault);
+	return mock_domain_dma_as(dom, &dev->ident, pasid, iova, buf, len, dir, fault);
 }
 
 void mock_dev_destroy(struct mock_dev *dev)

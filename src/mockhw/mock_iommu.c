@@ -33,6 +33,15 @@
  * read_and_clear_dirty needs tracking enabled (-EINVAL otherwise, like the kernel's drivers);
  * set_dirty works on any paging domain.
  *
+ * Events (common/probe.h; the instance is named by caps.event_id, the domain by its ID): one
+ * DOMAIN_MAP per mock_domain_map call and one DOMAIN_UNMAP per mock_domain_unmap call of a paging
+ * domain, each with the whole range asked for (as the kernel's iommu:map / iommu:unmap fire once
+ * per iommu_map() / iommu_unmap()); one IOTLB_INV per invalidation iotlb.c performs, with the
+ * reason of the caller (unmap sync UNMAP, flush_all FLUSH_ALL, mock_domain_iotlb_invalidate USER,
+ * a PASID/context entry change PASID_ENTRY, a dirty read-and-clear DIRTY, teardown DOMAIN_FREE);
+ * one IOTLB_STALE_HIT per translation answered by an entry the tables no longer hold, naming the
+ * device when the DMA came through mock_dev_dma. Mock events carry no context (ctx 0).
+ *
  * Locking: map/unmap/iotlb_sync/flush_all/free/set_dirty_tracking of one domain are serialised by
  * the caller. Translations may run on any threads concurrently (IOTLB lock per instance; table
  * walks are lock-free). Domain allocation and free, and child lists, take the instance's id_lock.
@@ -43,6 +52,7 @@
 #include "common/alloc.h"
 #include "common/compiler.h"
 #include "common/overflow.h"
+#include "common/probe.h"
 
 #include <errno.h>
 #include <string.h>
@@ -81,7 +91,7 @@ int mock_iommu_create(const struct mock_iommu_caps *caps, struct mock_iommu **ou
 	strncpy(iommu->name, caps->name ? caps->name : "iommu", sizeof(iommu->name) - 1);
 	iommu->caps.name = iommu->name;
 	iommu->gshift = (unsigned int)gshift;
-	ret = iotlb_create(caps->iotlb_sets, caps->iotlb_ways, &iommu->tlb);
+	ret = iotlb_create(caps->iotlb_sets, caps->iotlb_ways, caps->event_id, &iommu->tlb);
 	if (ret) {
 		ioasid_free(iommu);
 		return ret;
@@ -411,11 +421,28 @@ uint64_t mock_domain_table_pages(const struct mock_domain *dom)
 	return dom->parent ? 0 : dom->pt.table_pages;
 }
 
+/* mock_domain_map while someone listens: the map, then its DOMAIN_MAP. Out of line, so that the
+ * untraced 4 KiB map stays a check and a tail call. */
+static __attribute__((noinline, cold)) int domain_map_traced(struct mock_domain *dom,
+							     uint64_t iova, uint64_t paddr,
+							     uint64_t len, int prot,
+							     uint64_t pgsize_mask)
+{
+	int ret = io_pgtable_map(&dom->pt, iova, paddr, len, prot, pgsize_mask);
+
+	IOASID_PROBE(domain_map, .iommu = dom->iommu->caps.event_id, .domain = dom->id,
+		     .iova = iova, .length = len, .value = paddr, .aux = (uint32_t)prot,
+		     .result = ret, .flags = ret ? IOASID_EVF_REFUSED : 0);
+	return ret;
+}
+
 int mock_domain_map(struct mock_domain *dom, uint64_t iova, uint64_t paddr, uint64_t len,
 		    int prot, uint64_t pgsize_mask)
 {
 	if (unlikely(dom->parent))
 		return -EINVAL;   /* the guest owns a nested domain's table */
+	if (IOASID_PROBE_ON(domain_map))
+		return domain_map_traced(dom, iova, paddr, len, prot, pgsize_mask);
 	return io_pgtable_map(&dom->pt, iova, paddr, len, prot, pgsize_mask);
 }
 
@@ -436,8 +463,10 @@ uint64_t mock_domain_unmap(struct mock_domain *dom, uint64_t iova, uint64_t len,
 
 	if (unlikely(dom->parent))
 		return 0;
-	if (!gather)
-		return io_pgtable_unmap(&dom->pt, iova, len, NULL);
+	if (!gather) {
+		n = io_pgtable_unmap(&dom->pt, iova, len, NULL);
+		goto out;
+	}
 	span.first = gather->start;
 	span.last = gather->end;
 	span.max_pgsize = gather->pgsize;
@@ -445,17 +474,20 @@ uint64_t mock_domain_unmap(struct mock_domain *dom, uint64_t iova, uint64_t len,
 	gather->start = span.first;
 	gather->end = span.last;
 	gather->pgsize = span.max_pgsize;
+out:
+	IOASID_PROBE(domain_unmap, .iommu = dom->iommu->caps.event_id, .domain = dom->id,
+		     .iova = iova, .length = len, .value = n);
 	return n;
 }
 
 /* A nest parent's translations are embedded in its children's entries: flush them all. */
-static void flush_children(struct mock_domain *dom)
+static void flush_children(struct mock_domain *dom, unsigned int reason)
 {
 	if (!(dom->flags & MOCK_DOMAIN_NEST_PARENT))
 		return;
 	pthread_mutex_lock(&dom->iommu->id_lock);
 	for (struct mock_domain *c = dom->children; c; c = c->sibling)
-		iotlb_inval_domain(c->tlb, &c->stats, c->id, IOTLB_PASID_ANY);
+		iotlb_inval_domain(c->tlb, &c->stats, c->id, IOTLB_PASID_ANY, reason);
 	pthread_mutex_unlock(&dom->iommu->id_lock);
 }
 
@@ -465,32 +497,39 @@ void mock_domain_iotlb_sync(struct mock_domain *dom, struct mock_iotlb_gather *g
 		return;
 	if (gather->start <= gather->end) {
 		iotlb_inval_range(dom->tlb, &dom->stats, dom->id, IOTLB_PASID_ANY, dom->tlb_sizes,
-				  gather->start, gather->end);
-		flush_children(dom);
+				  gather->start, gather->end, IOASID_INV_UNMAP);
+		flush_children(dom, IOASID_INV_UNMAP);
 	}
 	mock_iotlb_gather_init(gather);
 }
 
 void mock_domain_flush_all(struct mock_domain *dom)
 {
-	iotlb_inval_domain(dom->tlb, &dom->stats, dom->id, IOTLB_PASID_ANY);
-	flush_children(dom);
+	iotlb_inval_domain(dom->tlb, &dom->stats, dom->id, IOTLB_PASID_ANY, IOASID_INV_FLUSH_ALL);
+	flush_children(dom, IOASID_INV_FLUSH_ALL);
 }
 
-void mock_domain_iotlb_invalidate(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
-				  uint64_t len)
+void mock_domain_iotlb_invalidate_why(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
+				      uint64_t len, unsigned int reason)
 {
 	uint64_t last;
 
 	if (len == UINT64_MAX) {
-		iotlb_inval_domain(dom->tlb, &dom->stats, dom->id, pasid);
+		iotlb_inval_domain(dom->tlb, &dom->stats, dom->id, pasid, reason);
 		return;
 	}
 	if (!len)
 		return;
 	if (check_add_overflow(iova, len - 1, &last))
 		last = UINT64_MAX;
-	iotlb_inval_range(dom->tlb, &dom->stats, dom->id, pasid, dom->tlb_sizes, iova, last);
+	iotlb_inval_range(dom->tlb, &dom->stats, dom->id, pasid, dom->tlb_sizes, iova, last,
+			  reason);
+}
+
+void mock_domain_iotlb_invalidate(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
+				  uint64_t len)
+{
+	mock_domain_iotlb_invalidate_why(dom, pasid, iova, len, IOASID_INV_USER);
 }
 
 /* ---- translation ---------------------------------------------------------------------------- */
@@ -591,9 +630,24 @@ int mock_domain_iova_to_phys(struct mock_domain *dom, uint64_t iova, uint64_t *p
 	return 0;
 }
 
-int mock_domain_translate(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
-			  enum mock_dma_dir dir, uint64_t *paddr, bool *stale,
-			  struct mock_fault *fault)
+/* IOTLB_STALE_HIT: the hit on iova answered with x, which the tables no longer hold. Out of line:
+ * translation is the hot path and a stale hit the rare case. */
+static __attribute__((noinline, cold)) void stale_hit_event(const struct mock_domain *dom,
+							    const struct mock_dev_ident *who,
+							    uint32_t pasid, uint64_t iova,
+							    const struct iotlb_xlate *x,
+							    enum mock_dma_dir dir)
+{
+	IOASID_PROBE_NAMED(iotlb_stale_hit, who ? who->name : NULL,
+			   .iommu = dom->iommu->caps.event_id, .domain = dom->id, .pasid = pasid,
+			   .iova = iova, .value = x->paddr + (iova - x->iova),
+			   .dev = who ? who->event_dev : 0, .aux = (uint32_t)dir);
+}
+
+/* mock_domain_translate on behalf of `who` (NULL: anonymous), who the stale-hit event names. */
+static inline __attribute__((always_inline)) int
+translate(struct mock_domain *dom, const struct mock_dev_ident *who, uint32_t pasid, uint64_t iova,
+	  enum mock_dma_dir dir, uint64_t *paddr, bool *stale, struct mock_fault *fault)
 {
 	enum mock_fault_reason reason;
 	struct iotlb_entry *hit;
@@ -632,8 +686,10 @@ int mock_domain_translate(struct mock_domain *dom, uint32_t pasid, uint64_t iova
 	if (hit) {
 		bool is_stale = !hit_still_valid(dom, iova, &x);
 
-		if (is_stale)
+		if (unlikely(is_stale)) {
 			iotlb_count_stale(dom->tlb, &dom->stats);
+			stale_hit_event(dom, who, pasid, iova, &x, dir);
+		}
 		if (stale)
 			*stale = is_stale;
 	}
@@ -650,20 +706,28 @@ fault:
 	return report_fault(dom, pasid, iova, dir, reason, fault);
 }
 
-int mock_domain_dma(struct mock_domain *dom, uint32_t pasid, uint64_t iova, void *buf,
-		    size_t len, enum mock_dma_dir dir, struct mock_fault *fault)
+int mock_domain_translate(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
+			  enum mock_dma_dir dir, uint64_t *paddr, bool *stale,
+			  struct mock_fault *fault)
+{
+	return translate(dom, NULL, pasid, iova, dir, paddr, stale, fault);
+}
+
+static inline int domain_dma(struct mock_domain *dom, const struct mock_dev_ident *who,
+			     uint32_t pasid, uint64_t iova, void *buf, size_t len,
+			     enum mock_dma_dir dir, struct mock_fault *fault)
 {
 	const uint64_t granule = dom->granule;
 	unsigned char *b = buf;
 
 	while (len) {
 		size_t chunk = (size_t)(granule - (iova & (granule - 1)));
-		uint64_t pa;
+		uint64_t pa = 0;   /* set on success; the compiler cannot see that through faults */
 		int ret;
 
 		if (chunk > len)
 			chunk = len;
-		ret = mock_domain_translate(dom, pasid, iova, dir, &pa, NULL, fault);
+		ret = translate(dom, who, pasid, iova, dir, &pa, NULL, fault);
 		if (ret)
 			return ret;
 		if (dir == MOCK_DMA_WRITE)
@@ -675,6 +739,19 @@ int mock_domain_dma(struct mock_domain *dom, uint32_t pasid, uint64_t iova, void
 		len -= chunk;
 	}
 	return 0;
+}
+
+int mock_domain_dma_as(struct mock_domain *dom, const struct mock_dev_ident *who, uint32_t pasid,
+		       uint64_t iova, void *buf, size_t len, enum mock_dma_dir dir,
+		       struct mock_fault *fault)
+{
+	return domain_dma(dom, who, pasid, iova, buf, len, dir, fault);
+}
+
+int mock_domain_dma(struct mock_domain *dom, uint32_t pasid, uint64_t iova, void *buf,
+		    size_t len, enum mock_dma_dir dir, struct mock_fault *fault)
+{
+	return domain_dma(dom, NULL, pasid, iova, buf, len, dir, fault);
 }
 
 void mock_domain_iotlb_stats(const struct mock_domain *dom, struct mock_iotlb_stats *out)
@@ -737,8 +814,8 @@ int mock_domain_read_and_clear_dirty(struct mock_domain *dom, uint64_t iova, uin
 	if (found && !no_clear) {
 		/* Cached entries remember D: drop them so the next write marks the leaf again. */
 		iotlb_inval_range(dom->tlb, &dom->stats, dom->id, IOTLB_PASID_ANY, dom->tlb_sizes,
-				  r.span_first, r.span_last);
-		flush_children(dom);
+				  r.span_first, r.span_last, IOASID_INV_DIRTY);
+		flush_children(dom, IOASID_INV_DIRTY);
 	}
 	return 0;
 }

@@ -61,7 +61,15 @@ struct mock_iommu_caps {
 	/* Input aperture [aperture_start, aperture_last]; both 0: [0, 2^ias_bits - 1]. The kernel
 	 * selftest's mock IOMMU uses [1 << 24, (1 << 31) - 1]. */
 	uint64_t aperture_start, aperture_last;
+	/* The instance's identity in events (the `iommu` field of include/ioasid/event.h): the
+	 * platform IOMMU index + 1, MOCK_IOMMU_EVENT_SELFTEST, or MOCK_IOMMU_EVENT_CTX_TEST | the
+	 * context's cookie for a context's own test instance. 0: anonymous (unit tests). */
+	uint32_t event_id;
 };
+
+/* Identities of the instances that are not platform IOMMUs (documented in event.h). */
+#define MOCK_IOMMU_EVENT_SELFTEST 1001u          /* the kernel selftest's mock IOMMU */
+#define MOCK_IOMMU_EVENT_CTX_TEST 0x80000000u    /* | ctx cookie: ioasid_test_domain_attach */
 
 /* A granule smaller than the CPU page: pgsize_bitmap may use SZ_2K as its lowest bit instead of
  * SZ_4K (the kernel selftest's mock IOMMU, MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2). The granule is
@@ -180,8 +188,9 @@ bool mock_domain_is_nested(const struct mock_domain *dom);
 struct mock_domain *mock_domain_parent(const struct mock_domain *dom);   /* NULL if not nested */
 
 /* Invalidate cached translations of [iova, iova + len) for one PASID (MOCK_PASID_ANY: all), or
- * everything when len == UINT64_MAX. Used for the guest's stage-1 invalidations (HWPT_INVALIDATE)
- * and by the reference when a PASID table entry changes. */
+ * everything when len == UINT64_MAX. Used for the guest's stage-1 invalidations (HWPT_INVALIDATE):
+ * its IOTLB_INV event says reason IOASID_INV_USER. (A PASID-table entry change invalidates
+ * through mock_dev_set_domain, reason IOASID_INV_PASID_ENTRY.) */
 #define MOCK_PASID_ANY UINT32_MAX
 void mock_domain_iotlb_invalidate(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
 				  uint64_t len);
@@ -219,6 +228,10 @@ struct mock_dev;
 int mock_dev_create(struct mock_iommu *iommu, uint32_t rid, unsigned int pasid_bits,
 		    struct mock_dev **out);
 void mock_dev_destroy(struct mock_dev *dev);          /* entries must be cleared first */
+/* The device's identity in events that the hardware raises for its DMA (IOTLB_STALE_HIT): the
+ * `dev` field and the name (copied, truncated to 15 characters). Default: 0 and "". Set it
+ * before the device does DMA. */
+void mock_dev_set_event_ident(struct mock_dev *dev, uint32_t event_dev, const char *name);
 /* dom NULL clears the entry. -EINVAL: pasid >= 2^pasid_bits (or pasid != 0 without PASID),
  * or dom belongs to another instance. */
 int mock_dev_set_domain(struct mock_dev *dev, uint32_t pasid, struct mock_domain *dom);

@@ -84,6 +84,21 @@ struct mock_domain {
 int mock_domain_use(struct mock_domain *dom);
 void mock_domain_unuse(struct mock_domain *dom);
 
+/* Who is doing a DMA, as events name it (mock_dev_set_event_ident). */
+struct mock_dev_ident {
+	uint32_t event_dev;               /* the `dev` field */
+	char name[16];                    /* NUL-terminated */
+};
+/* mock_iommu.c: mock_domain_dma on behalf of a device (NULL: anonymous), so that the events the
+ * translation raises (IOTLB_STALE_HIT) name it. */
+int mock_domain_dma_as(struct mock_domain *dom, const struct mock_dev_ident *who, uint32_t pasid,
+		       uint64_t iova, void *buf, size_t len, enum mock_dma_dir dir,
+		       struct mock_fault *fault);
+/* mock_iommu.c: mock_domain_iotlb_invalidate with the reason its event gives (enum
+ * ioasid_inv_reason). */
+void mock_domain_iotlb_invalidate_why(struct mock_domain *dom, uint32_t pasid, uint64_t iova,
+				      uint64_t len, unsigned int reason);
+
 /* s1_walk.c: check a stage-1 configuration, -EINVAL or 0 with *levels. */
 int s1_config_check(const struct mock_s1_config *cfg, unsigned int *levels);
 /* s1_walk.c: translate iova through a nested domain's stage 1 and its parent's stage 2. hw: a

@@ -27,6 +27,12 @@
  * topology copy is written before the segment is published and never after, so
  * platform_topology() needs no lock.
  *
+ * Events (src/common/probe.h): GROUP_CLAIM when a group gets its user owner (first claim),
+ * GROUP_RELEASE when the owner's last claim goes, DRIVER_BIND / DRIVER_UNBIND for every
+ * sysfs-style bind and unbind, refusals included. They are raised under the host lock, so they
+ * describe the state the change left. Claims a dead process left, reclaimed by another process,
+ * raise nothing (that process never saw them).
+ *
  * Creating a shared host: the segment is built under a temporary name and link()ed into place,
  * which fails with EEXIST if another process won the race; the loser joins the winner's. A
  * joiner therefore never sees a half-initialised segment.
@@ -44,6 +50,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/probe.h"
 #include "platform/platform.h"
 #include "platform/platform_ext.h"
 
@@ -860,8 +867,24 @@ static int first_claim_check(const struct platform *p, uint32_t group, char *why
 	return 0;
 }
 
+_Static_assert((int)PLAT_DRV_USER == (int)IOASID_DRV_USER &&
+	       (int)PLAT_DRV_DMA_API == (int)IOASID_DRV_DMA_API &&
+	       (int)PLAT_DRV_MANAGED == (int)IOASID_DRV_OWN_DMA,
+	       "driver kinds of events follow enum plat_driver_kind");
+
+/* The driver kind that decides a claim (GRP-1), for GROUP_CLAIM's aux: DMA-API if any device of
+ * the group is on a DMA-API driver, else the claiming device's (dev < 0: a group claim). */
+static enum plat_driver_kind claim_driver_kind(const struct platform *p, uint32_t group, int dev)
+{
+	if (group_dma_api_device(p, group) >= 0)
+		return PLAT_DRV_DMA_API;
+	return dev < 0 ? 0 : driver_kind(p, p->sh->devices[dev].driver);
+}
+
+/* The first claim of a group: the owner is (me, cookie), holding one claim on device dev, or
+ * the group claim when dev < 0. */
 static void take_ownership(struct platform *p, uint32_t group, const struct plat_proc *me,
-			   uint64_t cookie)
+			   uint64_t cookie, int dev)
 {
 	struct plat_group_state *gs = &p->sh->groups[group];
 
@@ -870,6 +893,24 @@ static void take_ownership(struct platform *p, uint32_t group, const struct plat
 	gs->owner.cookie = cookie;
 	gs->domain = PLAT_DOMAIN_BLOCKED;
 	gs->hw_domain_id = 0;
+	if (dev < 0)
+		gs->group_claims = 1;
+	else
+		p->sh->devices[dev].claims = 1;
+	IOASID_PROBE_NAMED(group_claim, dev < 0 ? NULL : dev_name(p, (uint32_t)dev),
+			   .ctx = cookie, .group = group_id(p, group),
+			   .dev = dev < 0 ? 0 : (uint32_t)dev + 1,
+			   .value = group_owner_cnt(p, group),
+			   .aux = claim_driver_kind(p, group, dev));
+}
+
+/* The owner's last claim went (dev < 0: the group claim): back on the default domain. */
+static void release_ownership(struct platform *p, uint32_t group, int dev)
+{
+	IOASID_PROBE_NAMED(group_release, dev < 0 ? NULL : dev_name(p, (uint32_t)dev),
+			   .ctx = p->sh->groups[group].owner.cookie, .group = group_id(p, group),
+			   .dev = dev < 0 ? 0 : (uint32_t)dev + 1);
+	group_reset_ownership(p, group);
 }
 
 static bool dev_ok(const struct platform *p, uint32_t dev, char *why, size_t whylen)
@@ -931,10 +972,8 @@ int platform_device_claim_dma_owner(struct platform *p, uint32_t dev, uint64_t c
 		}
 	} else {
 		rc = first_claim_check(p, group, why, whylen);
-		if (!rc) {
-			take_ownership(p, group, &me, cookie);
-			p->sh->devices[dev].claims = 1;
-		}
+		if (!rc)
+			take_ownership(p, group, &me, cookie, (int)dev);
 	}
 	plat_unlock(p);
 	return rc;
@@ -950,7 +989,7 @@ void platform_device_release_dma_owner(struct platform *p, uint32_t dev)
 	if (p->sh->devices[dev].claims) {
 		p->sh->devices[dev].claims--;
 		if (!group_user_cnt(p, group))
-			group_reset_ownership(p, group);    /* back on the default domain */
+			release_ownership(p, group, (int)dev);
 	}
 	plat_unlock(p);
 }
@@ -984,10 +1023,8 @@ int platform_group_claim_dma_owner(struct platform *p, uint32_t group, uint64_t 
 		rc = -EPERM;
 	} else {
 		rc = first_claim_check(p, group, why, whylen);
-		if (!rc) {
-			take_ownership(p, group, &me, cookie);
-			gs->group_claims = 1;
-		}
+		if (!rc)
+			take_ownership(p, group, &me, cookie, -1);
 	}
 	plat_unlock(p);
 	return rc;
@@ -1000,7 +1037,7 @@ void platform_group_release_dma_owner(struct platform *p, uint32_t group)
 	if (p->sh->groups[group].group_claims) {
 		p->sh->groups[group].group_claims = 0;
 		if (!group_user_cnt(p, group))
-			group_reset_ownership(p, group);
+			release_ownership(p, group, -1);
 	}
 	plat_unlock(p);
 }
@@ -1067,25 +1104,38 @@ static void say_unknown_driver(const struct platform *p, const char *driver, cha
 	    "in the topology file ('driver %.40s kind=dma-api')", driver, list, driver);
 }
 
+/* DRIVER_BIND / DRIVER_UNBIND of device dev (any index: an invalid one is named as dev 0) with
+ * driver drv (index, or -1 when unknown). */
+#define DRIVER_EVENT(name_, p_, dev_, drv_, rc_)                                                \
+	IOASID_PROBE_NAMED(name_, dev_ok(p_, dev_, NULL, 0) ? dev_name(p_, dev_) : NULL,       \
+			   .dev = dev_ok(p_, dev_, NULL, 0) ? (dev_) + 1 : 0,                 \
+			   .group = dev_ok(p_, dev_, NULL, 0) ?                               \
+					    group_id(p_, topo_of(p_)->devices[dev_].group) : 0, \
+			   .aux = driver_kind(p_, drv_), .result = (rc_),                     \
+			   .flags = (rc_) ? IOASID_EVF_REFUSED : 0)
+
 int platform_driver_bind(struct platform *p, uint32_t dev, const char *driver, char *why,
 			 size_t whylen)
 {
 	struct plat_device_state *ds;
 	struct plat_group_state *gs;
 	uint32_t group, cnt;
-	int drv, rc;
+	int drv = -1, rc;
 
 	say_clear(why, whylen);
-	if (!dev_ok(p, dev, why, whylen))
-		return -ENODEV;
+	if (!dev_ok(p, dev, why, whylen)) {
+		rc = -ENODEV;
+		goto out;
+	}
 	drv = plat_topology_find_driver(topo_of(p), driver);
 	if (drv < 0) {
 		say_unknown_driver(p, driver ? driver : "", why, whylen);
-		return -ENOENT;
+		rc = -ENOENT;
+		goto out;
 	}
 	rc = plat_lock(p, why, whylen);
 	if (rc)
-		return rc;
+		goto out;
 	ds = &p->sh->devices[dev];
 	group = topo_of(p)->devices[dev].group;
 	gs = &p->sh->groups[group];
@@ -1113,20 +1163,23 @@ int platform_driver_bind(struct platform *p, uint32_t dev, const char *driver, c
 		ds->driver = drv;
 	}
 	plat_unlock(p);
+out:
+	DRIVER_EVENT(driver_bind, p, dev, drv, rc);
 	return rc;
 }
 
 int platform_driver_unbind(struct platform *p, uint32_t dev, char *why, size_t whylen)
 {
 	struct plat_device_state *ds;
+	int drv = -1, rc;
 	const char *how;
 	int32_t pid;
-	int rc;
 
 	rc = dev_lock(p, dev, why, whylen);
 	if (rc)
-		return rc;
+		goto out;
 	ds = &p->sh->devices[dev];
+	drv = ds->driver;
 	if (ds->driver < 0) {
 		say(why, whylen, "device %s: no driver is bound; nothing to unbind",
 		    dev_name(p, dev));
@@ -1141,6 +1194,8 @@ int platform_driver_unbind(struct platform *p, uint32_t dev, char *why, size_t w
 		ds->driver = -1;        /* a DMA-API driver: its owner_cnt goes with it */
 	}
 	plat_unlock(p);
+out:
+	DRIVER_EVENT(driver_unbind, p, dev, drv, rc);
 	return rc;
 }
 

@@ -23,6 +23,12 @@
  * IOMMU instance; attachments program it, detach clears it (DMA blocked). The platform is told
  * which domain each group is on (DEFAULT / BLOCKED / USER) and how many PASIDs are attached.
  *
+ * Events: DEV_BIND for every bind (refusals too), DEV_UNBIND when the device object goes (after
+ * its detaches, before DMA ownership is released: GROUP_RELEASE follows from the platform),
+ * DEV_ATTACH / DEV_REPLACE for every attach / replace call (refusals too), DEV_DETACH for every
+ * attachment removed, DMA for every DMA a device makes. A device's identity in events (dev,
+ * group, name) is fixed at bind; the mock_dev carries it too, for the hardware's stale hits.
+ *
  * Locking: ctx->devs->lock serialises all attach/detach/bind work and the HWPT lists of IOASes
  * (the kernel's igroup->lock + ioas->mutex); ctx->lock (object table) nests inside it. Objects
  * that may die as a result (automatic domains) are destroyed after the lock is dropped.
@@ -71,7 +77,13 @@ struct ref_device {
 	bool selftest;
 	uint64_t pgsize_bitmap;         /* leaf sizes its domains may use (0: the IOMMU's) */
 	uint32_t nr_attached;           /* attachments (each holds one object user) */
+	uint32_t event_dev;             /* events: platform index + 1, or SELFTEST_EVENT_ID | RID */
+	uint32_t event_group;           /* events: the group ID, or SELFTEST_EVENT_ID | RID */
+	char mock_name[16];             /* selftest mock device: "iommufd_mock<RID>" (the kernel's) */
 };
+
+/* A selftest mock device in events: dev and group (its own singleton) are this | its RID. */
+#define SELFTEST_EVENT_ID 0x80000000u
 
 /* ---- errors ------------------------------------------------------------------------------- */
 
@@ -225,9 +237,51 @@ static const char *dev_name(const struct ref_device *idev)
 {
 	struct platform *p;
 
-	if (idev->plat_dev < 0 || platform_default(&p))
-		return "selftest mock device";
+	if (idev->selftest)
+		return idev->mock_name;
+	if (platform_default(&p))
+		return "?";
 	return platform_topology(p)->devices[idev->plat_dev].name;
+}
+
+uint32_t ref_device_event_dev(const struct ref_device *idev) { return idev->event_dev; }
+const char *ref_device_name(const struct ref_device *idev) { return dev_name(idev); }
+
+/* The ID of the hardware domain translating for hwpt (0 for none). */
+static inline uint32_t hwpt_domain_id(struct ref_hwpt *hwpt)
+{
+	return hwpt ? mock_domain_id(ref_hwpt_hw_domain(hwpt)) : 0;
+}
+
+/* Fix the device's identity in events, and tell its mock_dev (stale IOTLB hits name it). */
+static void device_set_event_ident(struct ref_device *idev, uint32_t event_dev,
+				   uint32_t event_group)
+{
+	idev->event_dev = event_dev;
+	idev->event_group = event_group;
+	mock_dev_set_event_ident(idev->mdev, event_dev, dev_name(idev));
+}
+
+/* DEV_BIND of a platform device by index (any index: refusals name what they can). */
+static void bind_event(struct ioasid_ctx *ctx, uint32_t plat_dev, const char *name,
+		       uint32_t dev_id, int rc)
+{
+	const struct plat_topology *t = NULL;
+	const struct plat_group *pg = NULL;
+	uint32_t members = 0, pasid_bits = 0;
+	struct platform *p;
+
+	if (!platform_default(&p) && plat_dev < (t = platform_topology(p))->nr_devices) {
+		pg = &t->groups[t->devices[plat_dev].group];
+		name = t->devices[plat_dev].name;
+		pasid_bits = plat_device_pasid_bits(t, plat_dev);
+		for (uint32_t d = 0; d < t->nr_devices; d++)
+			members += t->devices[d].group == t->devices[plat_dev].group;
+	}
+	IOASID_PROBE_NAMED(dev_bind, name, .ctx = ctx->cookie,
+			   .dev = pg ? plat_dev + 1 : 0, .group = pg ? pg->id : 0,
+			   .iommu = pg ? pg->iommu + 1 : 0, .obj = dev_id, .value = pasid_bits,
+			   .length = members, .result = rc, .flags = rc ? IOASID_EVF_REFUSED : 0);
 }
 
 /* ---- bind / unbind -------------------------------------------------------------------------- */
@@ -271,8 +325,8 @@ err_abort:
 	return rc;
 }
 
-int ref_device_bind(struct ioasid_ctx *ctx, uint32_t plat_dev, struct ref_device **out,
-		    uint32_t *out_dev_id)
+static int device_bind(struct ioasid_ctx *ctx, uint32_t plat_dev, struct ref_device **out,
+		       uint32_t *out_dev_id)
 {
 	const struct plat_topology *t;
 	const struct plat_device *pd;
@@ -329,6 +383,7 @@ int ref_device_bind(struct ioasid_ctx *ctx, uint32_t plat_dev, struct ref_device
 	}
 	idev->plat_dev = (int)plat_dev;
 	idev->dirty_capable = t->iommus[pg->iommu].dirty_tracking;
+	device_set_event_ident(idev, plat_dev + 1, pg->id);
 	/* The calling driver is a user until unbind; the device keeps the context alive. */
 	ref_object_hold(ctx, &idev->obj);
 	ioasid_ctx_get(ctx);
@@ -338,34 +393,58 @@ int ref_device_bind(struct ioasid_ctx *ctx, uint32_t plat_dev, struct ref_device
 	return 0;
 }
 
+int ref_device_bind(struct ioasid_ctx *ctx, uint32_t plat_dev, struct ref_device **out,
+		    uint32_t *out_dev_id)
+{
+	int rc = device_bind(ctx, plat_dev, out, out_dev_id);
+
+	if (IOASID_PROBE_ON(dev_bind))
+		bind_event(ctx, plat_dev, NULL, rc ? 0 : *out_dev_id, rc);
+	return rc;
+}
+
 int ref_device_bind_selftest(struct ioasid_ctx *ctx, const struct ref_mock_dev_info *info,
 			     struct ref_device **out, uint32_t *out_dev_id)
 {
+	static uint32_t next_rid;   /* the mock bus numbers its devices; RIDs are per IOMMU */
 	struct ref_dev_state *st = devs_state(ctx);
 	struct ref_device *idev;
+	uint32_t rid;
 	int rc;
 
-	if (!st)
-		return -ENOMEM;
-	static uint32_t next_rid;   /* the mock bus numbers its devices; RIDs are per IOMMU */
-
+	if (!st) {
+		rc = -ENOMEM;
+		goto out_refused;
+	}
+	rid = __atomic_add_fetch(&next_rid, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&st->lock);
 	rc = device_create(ctx, st, st->next_selftest_key--, REF_HW_SELFTEST, info->pasid_bits,
-			   __atomic_add_fetch(&next_rid, 1, __ATOMIC_RELAXED), &idev);
+			   rid, &idev);
 	pthread_mutex_unlock(&st->lock);
 	if (rc)
-		return rc;
+		goto out_refused;
 	idev->plat_dev = -1;
 	idev->selftest = true;
+	snprintf(idev->mock_name, sizeof(idev->mock_name), "iommufd_mock%u", rid);
 	idev->dirty_capable = !info->no_dirty;
 	/* the kernel's mock offers its huge IO page only to MOCK_FLAGS_DEVICE_HUGE_IOVA devices */
 	idev->pgsize_bitmap = info->huge_iova ? 0 : SZ_2K_MOCK;
+	device_set_event_ident(idev, SELFTEST_EVENT_ID | rid, SELFTEST_EVENT_ID | rid);
 	/* Mock devices do not hold the context (the kernel's iommufd_selftest_is_mock_dev). */
 	ref_object_hold(ctx, &idev->obj);
 	ref_object_finalize(ctx, &idev->obj);
+	IOASID_PROBE_NAMED(dev_bind, dev_name(idev), .ctx = ctx->cookie, .dev = idev->event_dev,
+			   .group = idev->event_group, .iommu = MOCK_IOMMU_EVENT_SELFTEST,
+			   .obj = idev->obj.id, .value = idev->pasid_bits, .length = 1);
 	*out = idev;
 	*out_dev_id = idev->obj.id;
 	return 0;
+
+out_refused:
+	IOASID_PROBE_NAMED(dev_bind, "iommufd_mock", .ctx = ctx->cookie,
+			   .iommu = MOCK_IOMMU_EVENT_SELFTEST, .result = rc,
+			   .flags = IOASID_EVF_REFUSED);
+	return rc;
 }
 
 void ref_device_destroy(struct ref_object *obj)
@@ -375,6 +454,9 @@ void ref_device_destroy(struct ref_object *obj)
 	struct ref_device **pp;
 	struct platform *p;
 
+	IOASID_PROBE_NAMED(dev_unbind, dev_name(idev), .ctx = idev->ctx->cookie,
+			   .dev = idev->event_dev, .group = idev->event_group, .obj = idev->obj.id,
+			   .iommu = ref_hw_event_id(idev->hw));
 	pthread_mutex_lock(&st->lock);
 	for (pp = &idev->igroup->members; *pp; pp = &(*pp)->member_next)
 		if (*pp == idev) {
@@ -391,22 +473,14 @@ void ref_device_destroy(struct ref_object *obj)
 
 /* ---- attach --------------------------------------------------------------------------------- */
 
-static struct mock_domain *hwpt_hw_domain(struct ref_hwpt *hwpt)
-{
-	if (hwpt->dom)
-		return hwpt->dom;
-	/* selftest nested HWPTs translate through their parent */
-	return container_of(hwpt, struct ref_hwpt_nested, common)->parent->common.dom;
-}
-
 /* Program the hardware entry at pasid of every bound device of the group (PASID entries only on
  * PASID-capable devices). Setting an entry may need a PASID-table page: on failure the entries
  * already changed are put back to `undo` and the error returned. */
 static int group_program(struct ref_igroup *g, uint32_t pasid, struct ref_hwpt *hwpt,
 			 struct ref_hwpt *undo)
 {
-	struct mock_domain *dom = hwpt ? hwpt_hw_domain(hwpt) : NULL;
-	struct mock_domain *old = undo ? hwpt_hw_domain(undo) : NULL;
+	struct mock_domain *dom = hwpt ? ref_hwpt_hw_domain(hwpt) : NULL;
+	struct mock_domain *old = undo ? ref_hwpt_hw_domain(undo) : NULL;
 	struct ref_device *d;
 	int rc = 0;
 
@@ -438,7 +512,7 @@ static void platform_note(struct ref_device *idev, uint32_t pasid, struct ref_hw
 	group = platform_topology(p)->devices[idev->plat_dev].group;
 	if (pasid == REF_NO_PASID)
 		platform_group_set_domain(p, group, hwpt ? PLAT_DOMAIN_USER : PLAT_DOMAIN_BLOCKED,
-					  hwpt ? mock_domain_id(hwpt_hw_domain(hwpt)) : 0);
+					  hwpt_domain_id(hwpt));
 	if (pasid_added)
 		platform_group_pasid_get(p, group);
 	if (pasid_removed)
@@ -719,10 +793,10 @@ static struct ref_hwpt *do_attach(struct ref_device *idev, uint32_t pasid, struc
 }
 
 /* The kernel's iommufd_device_auto_get_domain(): reuse a compatible automatic domain of the
- * IOAS, else make one. */
+ * IOAS, else make one. *attached: the HWPT now attached (on success). */
 static struct ref_hwpt *auto_get_domain(struct ref_device *idev, uint32_t pasid,
 					struct ref_ioas *ioas, uint32_t *pt_id, attach_fn fn,
-					int *err)
+					struct ref_hwpt **attached, int *err)
 {
 	struct ref_hwpt_paging *hp;
 	struct ref_hwpt *destroy;
@@ -740,8 +814,10 @@ static struct ref_hwpt *auto_get_domain(struct ref_device *idev, uint32_t pasid,
 		destroy = fn(idev, pasid, &hp->common, err);
 		if (*err == -EINVAL)
 			continue;
-		if (!*err)
+		if (!*err) {
 			*pt_id = hp->common.obj.id;
+			*attached = &hp->common;
+		}
 		return destroy;
 	}
 	*err = ref_hwpt_paging_alloc(idev->ctx, ioas, idev->hw, idev->dirty_capable,
@@ -755,52 +831,82 @@ static struct ref_hwpt *auto_get_domain(struct ref_device *idev, uint32_t pasid,
 	}
 	hp->auto_domain = true;
 	*pt_id = hp->common.obj.id;
+	*attached = &hp->common;
+	ref_hwpt_announce(&hp->common);
 	ref_object_finalize(idev->ctx, &hp->common.obj);
 	return destroy;
+}
+
+/* DEV_ATTACH or DEV_REPLACE of one call: hwpt is what is attached now (NULL when refused), old
+ * what the replace moved away from (NULL: nothing changed). */
+static inline void change_event(struct ref_device *idev, uint32_t pasid, uint32_t requested,
+				struct ref_hwpt *hwpt, struct ref_hwpt *old, bool replace, int rc)
+{
+#define CHANGE_FIELDS                                                                          \
+	.ctx = idev->ctx->cookie, .dev = idev->event_dev, .group = idev->event_group,          \
+	.obj = idev->obj.id, .pt = hwpt ? hwpt->obj.id : 0, .pasid = pasid,                   \
+	.iommu = ref_hw_event_id(idev->hw), .domain = hwpt_domain_id(hwpt),                   \
+	.value = requested, .result = rc, .flags = rc ? IOASID_EVF_REFUSED : 0
+	if (replace)
+		IOASID_PROBE_NAMED(dev_replace, dev_name(idev), CHANGE_FIELDS,
+				   .aux = hwpt_domain_id(old ? old : hwpt));
+	else
+		IOASID_PROBE_NAMED(dev_attach, dev_name(idev), CHANGE_FIELDS);
+#undef CHANGE_FIELDS
 }
 
 static int change_pt(struct ref_device *idev, uint32_t pasid, uint32_t *pt_id, attach_fn fn)
 {
 	struct ioasid_ctx *ctx = idev->ctx;
 	struct ref_dev_state *st = ctx->devs;
+	const uint32_t requested = *pt_id;
+	struct ref_hwpt *destroy = NULL, *attached = NULL;
 	struct ref_object *pt;
-	struct ref_hwpt *destroy = NULL;
 	int rc = 0;
 
 	if (pasid != REF_NO_PASID) {
 		if (!idev->pasid_bits) {
 			ref_set_error("attach %s pasid %u: the device is not PASID-capable; attach "
 				      "its RID (no PASID flag) instead", dev_name(idev), pasid);
-			return -EINVAL;
+			rc = -EINVAL;
+			goto out;
 		}
 		if (pasid >> idev->pasid_bits) {
 			ref_set_error("attach %s pasid %u: beyond the device's %u-bit PASID width "
 				      "(max %u)", dev_name(idev), pasid, idev->pasid_bits,
 				      (1u << idev->pasid_bits) - 1);
-			return -EINVAL;
+			rc = -EINVAL;
+			goto out;
 		}
 	}
 	pt = ref_get_object(ctx, *pt_id, REF_OBJ_ANY, &rc);
 	if (!pt)
-		return rc;
+		goto out;
 	pthread_mutex_lock(&st->lock);
 	switch (pt->type) {
 	case REF_OBJ_HWPT_PAGING:
 	case REF_OBJ_HWPT_NESTED:
 		destroy = fn(idev, pasid, container_of(pt, struct ref_hwpt, obj), &rc);
+		if (!rc)
+			attached = container_of(pt, struct ref_hwpt, obj);
 		break;
 	case REF_OBJ_IOAS:
 		destroy = auto_get_domain(idev, pasid, container_of(pt, struct ref_ioas, obj),
-					  pt_id, fn, &rc);
+					  pt_id, fn, &attached, &rc);
 		break;
 	default:
 		rc = -EINVAL;
 		break;
 	}
 	pthread_mutex_unlock(&st->lock);
+	/* before the old HWPT is put: that may destroy it (an automatic domain) */
+	change_event(idev, pasid, requested, attached, destroy, fn == hwpt_replace, rc);
 	ref_put_object(ctx, pt);
 	if (destroy)
 		hwpt_put(ctx, destroy);
+	return rc;
+out:
+	change_event(idev, pasid, requested, NULL, NULL, fn == hwpt_replace, rc);
 	return rc;
 }
 
@@ -830,6 +936,10 @@ void ref_device_detach(struct ref_device *idev, uint32_t pasid)
 	pthread_mutex_unlock(&st->lock);
 	if (!hwpt)
 		return;
+	IOASID_PROBE_NAMED(dev_detach, dev_name(idev), .ctx = idev->ctx->cookie,
+			   .dev = idev->event_dev, .group = idev->event_group, .obj = idev->obj.id,
+			   .pt = hwpt->obj.id, .pasid = pasid, .iommu = ref_hw_event_id(idev->hw),
+			   .domain = hwpt_domain_id(hwpt));
 	hwpt_put(idev->ctx, hwpt);
 	idev->nr_attached--;
 	ref_object_release(idev->ctx, &idev->obj);
@@ -885,12 +995,20 @@ int ref_device_trigger_iopf(struct ref_device *idev, uint32_t pasid, uint32_t gr
 	pthread_mutex_lock(&st->lock);
 	a = attach_find(idev->igroup, pasid);
 	if (a && attach_has_dev(a, idev) && a->hwpt->fault)
-		rc = ref_fault_inject(a->hwpt->fault, idev->obj.id, pasid, grpid, perm, addr);
+		rc = ref_fault_inject(a->hwpt->fault, idev, a->hwpt, pasid, grpid, perm, addr, 0);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
 
 /* ---- DMA ------------------------------------------------------------------------------------ */
+
+/* The ID of the domain in the device's entry at pasid (0: blocked). */
+static uint32_t entry_domain_id(const struct ref_device *idev, uint32_t pasid)
+{
+	struct mock_domain *dom = mock_dev_domain(idev->mdev, pasid);
+
+	return dom ? mock_domain_id(dom) : 0;
+}
 
 static __thread struct ref_device *dma_current;
 static __thread int dma_iopf_rc;
@@ -921,6 +1039,12 @@ int ref_device_dma(struct ref_device *idev, uint32_t pasid, uint64_t iova, void 
 	 * why (the kernel drops the request and answers it with a failure). */
 	if (rc == -EFAULT && dma_iopf_rc == -ENOMEM)
 		rc = -ENOMEM;
+	IOASID_PROBE_NAMED(dma, dev_name(idev), .ctx = idev->ctx->cookie, .obj = idev->obj.id,
+			   .dev = idev->event_dev, .pasid = pasid, .iova = iova, .length = len,
+			   .iommu = ref_hw_event_id(idev->hw),
+			   .domain = entry_domain_id(idev, pasid),
+			   .aux = (uint32_t)dir, .result = rc,
+			   .flags = rc ? IOASID_EVF_REFUSED : 0);
 	if (rc && fault_iova)
 		*fault_iova = fault.iova;
 	return rc;
@@ -1044,12 +1168,17 @@ int ioasid_device_bind(struct ioasid_ctx *ctx, const char *name, uint32_t *dev_i
 	int idx, rc;
 
 	rc = platform_default(&p);
-	if (rc)
+	if (rc) {
+		if (IOASID_PROBE_ON(dev_bind))
+			bind_event(ctx, UINT32_MAX, name, 0, rc);
 		return rc;
+	}
 	idx = plat_topology_find_device(platform_topology(p), name);
 	if (idx < 0) {
 		ref_set_error("device %s: not on this platform (%s); see ioasid-platform show",
 			      name, platform_topology(p)->source);
+		if (IOASID_PROBE_ON(dev_bind))
+			bind_event(ctx, UINT32_MAX, name, 0, -ENODEV);
 		return -ENODEV;
 	}
 	if (ctx->devs) {
@@ -1064,6 +1193,8 @@ int ioasid_device_bind(struct ioasid_ctx *ctx, const char *name, uint32_t *dev_i
 		pthread_mutex_unlock(&st->lock);
 		if (dup) {
 			ref_set_error("device %s: already bound to this context", name);
+			if (IOASID_PROBE_ON(dev_bind))
+				bind_event(ctx, (uint32_t)idx, name, 0, -EBUSY);
 			return -EBUSY;
 		}
 	}

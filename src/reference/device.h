@@ -27,6 +27,8 @@ struct ref_access;
  * reference; the context is torn down when the last one goes. */
 void ioasid_ctx_get(struct ioasid_ctx *ctx);
 void ioasid_ctx_put(struct ioasid_ctx *ctx);
+/* The context's identity in events (the `ctx` field: its process-unique cookie). */
+uint64_t ref_ctx_event_id(const struct ioasid_ctx *ctx);
 
 /* ---- physical devices (device.c) ----------------------------------------------------------
  * Bind platform device `plat_dev` (index in the platform topology) to ctx: checks cache

@@ -11,16 +11,24 @@
  *
  * The fd holds a reference on the fault object and on the context (IOMMU_DESTROY of the fault
  * object gives EBUSY while the fd is open, as in the kernel). Locking: fault->lock.
+ *
+ * Events: FAULT for every request raised to the queue (result -ENOMEM when it could not be
+ * queued), FAULT_RESPONSE for every response that answers one. A request keeps who raised it
+ * (the device's event identity) so that its response names the device too. Requests still
+ * outstanding when the queue is destroyed are dropped without an event.
  */
 #include "reference/ref_private.h"
 #include "reference/device.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 struct fault_req {
 	struct fault_req *next;
 	struct iommu_hwpt_pgfault rec;
+	uint32_t event_dev;               /* who raised it, in events (the device may go first) */
+	char name[IOASID_EVENT_NAME_LEN];
 };
 
 struct ref_fault {
@@ -62,15 +70,27 @@ struct ref_fault *ref_get_fault(struct ioasid_ctx *ctx, uint32_t id, int *err)
 	return o ? container_of(o, struct ref_fault, obj) : NULL;
 }
 
-int ref_fault_inject(struct ref_fault *f, uint32_t dev_id, uint32_t pasid, uint32_t grpid,
-		     uint32_t perm, uint64_t addr)
+int ref_fault_inject(struct ref_fault *f, struct ref_device *idev, struct ref_hwpt *hwpt,
+		     uint32_t pasid, uint32_t grpid, uint32_t perm, uint64_t addr,
+		     unsigned int reason)
 {
 	struct fault_req *r = ioasid_zalloc(sizeof(*r));
 
-	if (!r)
+#define FAULT_EVENT(rc_)                                                                       \
+	IOASID_PROBE_NAMED(fault, ref_device_name(idev), .ctx = f->ctx->cookie,               \
+			   .obj = f->obj.id, .dev = ref_device_event_dev(idev),               \
+			   .pt = hwpt->obj.id, .pasid = pasid, .iova = addr, .aux = reason,   \
+			   .value = grpid, .iommu = ref_hw_event_id(hwpt->iommu),             \
+			   .domain = mock_domain_id(ref_hwpt_hw_domain(hwpt)),                \
+			   .result = (rc_), .flags = (rc_) ? IOASID_EVF_REFUSED : 0)
+	if (!r) {
+		FAULT_EVENT(-ENOMEM);
 		return -ENOMEM;
+	}
+	r->event_dev = ref_device_event_dev(idev);
+	snprintf(r->name, sizeof(r->name), "%s", ref_device_name(idev));
 	r->rec.flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE | (pasid ? IOMMU_PGFAULT_FLAGS_PASID_VALID : 0);
-	r->rec.dev_id = dev_id;
+	r->rec.dev_id = ref_device_id(idev);
 	r->rec.pasid = pasid;
 	r->rec.grpid = grpid;
 	r->rec.perm = perm;
@@ -82,18 +102,21 @@ int ref_fault_inject(struct ref_fault *f, uint32_t dev_id, uint32_t pasid, uint3
 	f->pending_tail = &r->next;
 	f->raised++;
 	pthread_mutex_unlock(&f->lock);
+	FAULT_EVENT(0);
+#undef FAULT_EVENT
 	ref_anon_fd_set_ready(f->fd, true);
 	return 0;
 }
 
 /* A translation fault from the mock hardware becomes a one-page request (grpid: a 9-bit PRG
  * index, as in PCIe PRI). */
-int ref_fault_report(struct ref_fault *f, uint32_t dev_id, const struct mock_fault *mf)
+int ref_fault_report(struct ref_fault *f, struct ref_device *idev, struct ref_hwpt *hwpt,
+		     const struct mock_fault *mf)
 {
-	return ref_fault_inject(f, dev_id, mf->pasid, f->next_cookie & 0x1ff,
+	return ref_fault_inject(f, idev, hwpt, mf->pasid, f->next_cookie & 0x1ff,
 				mf->dir == MOCK_DMA_WRITE ? IOMMU_PGFAULT_PERM_WRITE :
 							    IOMMU_PGFAULT_PERM_READ,
-				mf->iova & ~0xfffULL);
+				mf->iova & ~0xfffULL, mf->reason);
 }
 
 static long fault_read(void *priv, void *buf, size_t len)
@@ -152,6 +175,10 @@ static long fault_write(void *priv, const void *buf, size_t len)
 		{
 			struct fault_req *r = *pp;
 
+			IOASID_PROBE_NAMED(fault_response, r->name, .ctx = f->ctx->cookie,
+					   .obj = f->obj.id, .dev = r->event_dev,
+					   .pasid = r->rec.pasid, .aux = resp.code,
+					   .value = r->rec.grpid);
 			*pp = r->next;
 			ioasid_free(r);
 		}

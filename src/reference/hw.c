@@ -6,6 +6,9 @@
  *
  * The selftest instance mirrors drivers/iommu/iommufd/selftest.c's mock IOMMU: a 2 KiB IO page
  * (PAGE_SIZE / 2), aperture [1 << 24, (1 << 31) - 1], 20-bit PASID, nesting and dirty tracking.
+ *
+ * In events an instance is its platform index + 1, the selftest one MOCK_IOMMU_EVENT_SELFTEST
+ * (1001 = REF_HW_SELFTEST + 1): mock_iommu_caps.event_id.
  */
 #include "reference/ref_private.h"
 #include "platform/platform.h"
@@ -13,6 +16,7 @@
 #include <string.h>
 
 #define HW_MAX (PLAT_MAX_IOMMUS + 1)
+_Static_assert(REF_HW_SELFTEST + 1 == MOCK_IOMMU_EVENT_SELFTEST, "selftest IOMMU event id");
 
 static pthread_mutex_t hw_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ref_hw_iommu *hw_table[HW_MAX];
@@ -38,6 +42,7 @@ static int hw_describe(int key, struct ref_hw_iommu *hw, struct mock_iommu_caps 
 		caps->dirty_tracking = true;
 		caps->aperture_start = 1ULL << 24;
 		caps->aperture_last = (1ULL << 31) - 1;
+		caps->event_id = MOCK_IOMMU_EVENT_SELFTEST;
 		hw->hw_type = 0xfeedbeef;    /* IOMMU_HW_INFO_TYPE_SELFTEST */
 		hw->pasid_bits = 20;
 		hw->nesting = hw->dirty_tracking = hw->iopf = true;
@@ -58,6 +63,7 @@ static int hw_describe(int key, struct ref_hw_iommu *hw, struct mock_iommu_caps 
 		caps->pasid_bits = pi->pasid_bits;
 		caps->nesting = pi->nesting;
 		caps->dirty_tracking = pi->dirty_tracking;
+		caps->event_id = (uint32_t)key + 1;
 		hw->hw_type = pi->type;
 		hw->pasid_bits = pi->pasid_bits;
 		hw->nesting = pi->nesting;

@@ -12,6 +12,11 @@
  * mock nested domain with a 4-entry IOTLB that HWPT_INVALIDATE clears, as the kernel's mock).
  * Invalidation: IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 {addr, npages, flags LEAF} (npages U64_MAX
  * with addr 0 = everything) and the selftest type 0xdeadbeef {flags ALL, iotlb_id}.
+ *
+ * Events: HWPT_ALLOC when a HWPT is published (IOMMU_HWPT_ALLOC, or an automatic domain made by
+ * an attach to an IOAS; ref_hwpt_announce) and for every refused IOMMU_HWPT_ALLOC; HWPT_DESTROY
+ * when an announced HWPT is destroyed — after its domain left the IOAS (DOMAIN_UNMAPs), before
+ * the domain is freed (IOTLB_INV DOMAIN_FREE). A HWPT aborted before publication raises nothing.
  */
 #include "reference/ref_private.h"
 #include "reference/device.h"
@@ -63,6 +68,66 @@ static void hwpt_common_destroy(struct ref_hwpt *hwpt)
 		ref_hw_iommu_put(hwpt->iommu);
 }
 
+/* ---- events --------------------------------------------------------------------------------- */
+
+uint32_t ref_hwpt_event_flags(const struct ref_hwpt *hwpt)
+{
+	uint32_t f = hwpt->pasid_compat ? IOASID_EVF_PASID : 0;
+
+	if (ref_hwpt_is_paging(hwpt)) {
+		const struct ref_hwpt_paging *hp =
+			container_of(hwpt, struct ref_hwpt_paging, common);
+
+		f |= (hp->auto_domain ? IOASID_EVF_AUTO : 0) |
+		     (hp->nest_parent ? IOASID_EVF_PARENT : 0) |
+		     (hp->dirty_capable ? IOASID_EVF_DIRTY : 0);
+	} else {
+		f |= IOASID_EVF_NESTED;
+	}
+	return f;
+}
+
+uint32_t ref_hwpt_event_pt(const struct ref_hwpt *hwpt)
+{
+	if (ref_hwpt_is_paging(hwpt)) {
+		const struct ref_hwpt_paging *hp =
+			container_of(hwpt, struct ref_hwpt_paging, common);
+
+		return hp->ioas ? hp->ioas->obj.id : 0;
+	}
+	return container_of(hwpt, struct ref_hwpt_nested, common)->parent->common.obj.id;
+}
+
+struct mock_domain *ref_hwpt_hw_domain(const struct ref_hwpt *hwpt)
+{
+	if (hwpt->dom)
+		return hwpt->dom;
+	/* selftest nested HWPTs translate through their parent */
+	return container_of(hwpt, struct ref_hwpt_nested, common)->parent->common.dom;
+}
+
+void ref_hwpt_announce(struct ref_hwpt *hwpt)
+{
+	hwpt->announced = true;
+	IOASID_PROBE(hwpt_alloc, .ctx = hwpt->ctx->cookie, .obj = hwpt->obj.id,
+		     .pt = ref_hwpt_event_pt(hwpt), .iommu = ref_hw_event_id(hwpt->iommu),
+		     .domain = hwpt->dom ? mock_domain_id(hwpt->dom) : 0,
+		     .flags = ref_hwpt_event_flags(hwpt));
+}
+
+/* HWPT_DESTROY of an announced HWPT, while its domain still exists. */
+static void hwpt_destroy_event(const struct ref_hwpt *hwpt)
+{
+	if (!hwpt->announced)
+		return;
+	IOASID_PROBE(hwpt_destroy, .ctx = hwpt->ctx->cookie, .obj = hwpt->obj.id,
+		     .pt = ref_hwpt_event_pt(hwpt), .iommu = ref_hw_event_id(hwpt->iommu),
+		     .domain = hwpt->dom ? mock_domain_id(hwpt->dom) : 0,
+		     .flags = ref_hwpt_event_flags(hwpt));
+}
+
+/* ---- paging teardown ------------------------------------------------------------------------ */
+
 void ref_hwpt_paging_destroy(struct ref_object *obj)
 {
 	struct ref_hwpt_paging *hp = container_of(obj, struct ref_hwpt_paging, common.obj);
@@ -74,6 +139,7 @@ void ref_hwpt_paging_destroy(struct ref_object *obj)
 		ref_devs_unlock(ctx);
 		iopt_table_remove_domain(&hp->ioas->iopt, hp->common.dom);
 	}
+	hwpt_destroy_event(&hp->common);
 	if (hp->common.dom)
 		mock_domain_free(hp->common.dom);
 	if (hp->ioas)
@@ -147,6 +213,7 @@ void ref_hwpt_nested_destroy(struct ref_object *obj)
 {
 	struct ref_hwpt_nested *hn = container_of(obj, struct ref_hwpt_nested, common.obj);
 
+	hwpt_destroy_event(&hn->common);
 	if (hn->common.dom)
 		mock_domain_free(hn->common.dom);
 	if (hn->parent)
@@ -260,7 +327,7 @@ static int hwpt_iopf_handler(void *arg, const struct mock_fault *f)
 
 	if (!hwpt->fault || !idev)
 		return -EFAULT;
-	rc = ref_fault_report(hwpt->fault, ref_device_id(idev), f);
+	rc = ref_fault_report(hwpt->fault, idev, hwpt, f);
 	ref_device_dma_iopf_result(rc);
 	return rc;
 }
@@ -274,14 +341,18 @@ int ref_hwpt_alloc(struct ref_ucmd *ucmd)
 	struct ref_object *pt;
 	int rc;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
+	if (cmd->__reserved) {
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
 	if ((cmd->data_type == IOMMU_HWPT_DATA_NONE && cmd->data_len) ||
-	    (cmd->data_type != IOMMU_HWPT_DATA_NONE && !cmd->data_len))
-		return -EINVAL;
+	    (cmd->data_type != IOMMU_HWPT_DATA_NONE && !cmd->data_len)) {
+		rc = -EINVAL;
+		goto out;
+	}
 	idev = ref_get_device(ctx, cmd->dev_id, &rc);
 	if (!idev)
-		return rc;
+		goto out;
 	pt = ref_get_object(ctx, cmd->pt_id, REF_OBJ_ANY, &rc);
 	if (!pt) {
 		rc = -EINVAL;
@@ -329,6 +400,7 @@ int ref_hwpt_alloc(struct ref_ucmd *ucmd)
 	rc = ref_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc)
 		goto out_hwpt;
+	ref_hwpt_announce(hwpt);
 	ref_object_finalize(ctx, &hwpt->obj);
 	goto out_unlock;
 
@@ -340,6 +412,10 @@ out_put_pt:
 	ref_put_object(ctx, pt);
 out_put_idev:
 	ref_device_put(idev);
+out:
+	if (rc)
+		IOASID_PROBE(hwpt_alloc, .ctx = ctx->cookie, .pt = cmd->pt_id,
+			     .result = rc, .flags = IOASID_EVF_REFUSED);
 	return rc;
 }
 

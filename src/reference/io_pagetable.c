@@ -23,9 +23,11 @@
 static pthread_mutex_t iopt_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct io_pagetable *iopt_registry;
 
-void iopt_init_table(struct io_pagetable *iopt)
+void iopt_init_table(struct io_pagetable *iopt, uint64_t event_ctx, uint32_t event_ioas)
 {
 	memset(iopt, 0, sizeof(*iopt));
+	iopt->event_ctx = event_ctx;
+	iopt->event_ioas = event_ioas;
 	pthread_mutex_init(&iopt->lock, NULL);
 	pthread_cond_init(&iopt->access_idle, NULL);
 	/* With no domain an IOAS is a software table over the whole u64 space, byte granular. */
@@ -184,15 +186,17 @@ static void area_unmap_domain(struct iopt_area *area, struct mock_domain *dom)
 	mock_domain_iotlb_sync(dom, &gather);
 }
 
-/* Pin the area and map it into every domain; all or nothing. */
-static int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *area)
+/* Pin the area and map it into every domain; all or nothing. *charged grows by the pages it
+ * newly pinned. */
+static int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *area,
+				  uint64_t *charged)
 {
 	uint32_t i, j;
 	int rc;
 
 	if (!iopt->nr_domains)
 		return 0;
-	rc = ref_pages_pin_area(area);
+	rc = ref_pages_pin_area(area, charged);
 	if (rc)
 		return rc;
 	for (i = 0; i != iopt->nr_domains; i++) {
@@ -250,10 +254,10 @@ static void iopt_abort_area(struct io_pagetable *iopt, struct iopt_area *area)
 }
 
 int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *list, uint64_t length,
-		   uint64_t *dst_iova, int prot, unsigned int flags)
+		   uint64_t *dst_iova, int prot, unsigned int flags, uint64_t *pinned)
 {
 	uint32_t i, filled = 0;
-	uint64_t iova;
+	uint64_t iova, charged = 0;
 	int rc = 0;
 
 	for (i = 0; i != list->nr; i++) {
@@ -286,7 +290,7 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *list, uint
 		iova += elm->length;
 	}
 	for (filled = 0; filled != list->nr; filled++) {
-		rc = iopt_area_fill_domains(iopt, list->elms[filled].area);
+		rc = iopt_area_fill_domains(iopt, list->elms[filled].area, &charged);
 		if (rc)
 			goto out_unfill;
 	}
@@ -296,6 +300,8 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *list, uint
 		list->elms[i].area = NULL;
 	}
 	pthread_mutex_unlock(&iopt->lock);
+	if (pinned)
+		*pinned += charged;
 	return 0;
 
 out_unfill:
@@ -347,7 +353,8 @@ static int pages_list_add(struct iopt_pages_list *list, struct ref_pages *pages,
 
 /* A single freshly allocated pages object mapped as one area (MAP and MAP_FILE). */
 static int iopt_map_common(struct io_pagetable *iopt, struct ref_pages *pages, uint64_t *iova,
-			   uint64_t length, uint64_t start_byte, int prot, unsigned int flags)
+			   uint64_t length, uint64_t start_byte, int prot, unsigned int flags,
+			   uint64_t *pinned)
 {
 	struct iopt_pages_list list = { 0 };
 	int rc;
@@ -357,13 +364,14 @@ static int iopt_map_common(struct io_pagetable *iopt, struct ref_pages *pages, u
 		ref_pages_put(pages);
 		return rc;
 	}
-	rc = iopt_map_pages(iopt, &list, length, iova, prot, flags);
+	rc = iopt_map_pages(iopt, &list, length, iova, prot, flags, pinned);
 	iopt_free_pages_list(&list);
 	return rc;
 }
 
 int iopt_map_user_pages(struct ioasid_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova,
-			uint64_t uptr, uint64_t length, int prot, unsigned int flags)
+			uint64_t uptr, uint64_t length, int prot, unsigned int flags,
+			uint64_t *pinned)
 {
 	struct ref_pages *pages;
 	int rc;
@@ -371,11 +379,12 @@ int iopt_map_user_pages(struct ioasid_ctx *ctx, struct io_pagetable *iopt, uint6
 	pages = ref_pages_alloc_user(ctx, uptr, length, prot & MOCK_PROT_WRITE, &rc);
 	if (!pages)
 		return rc;
-	return iopt_map_common(iopt, pages, iova, length, uptr - pages->uptr, prot, flags);
+	return iopt_map_common(iopt, pages, iova, length, uptr - pages->uptr, prot, flags, pinned);
 }
 
 int iopt_map_file_pages(struct ioasid_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova,
-			int fd, uint64_t start, uint64_t length, int prot, unsigned int flags)
+			int fd, uint64_t start, uint64_t length, int prot, unsigned int flags,
+			uint64_t *pinned)
 {
 	struct ref_pages *pages;
 	uint64_t last;
@@ -388,7 +397,8 @@ int iopt_map_file_pages(struct ioasid_ctx *ctx, struct io_pagetable *iopt, uint6
 	pages = ref_pages_alloc_file(ctx, fd, start, length, prot & MOCK_PROT_WRITE, &rc);
 	if (!pages)
 		return rc;
-	return iopt_map_common(iopt, pages, iova, length, start - pages->file_start, prot, flags);
+	return iopt_map_common(iopt, pages, iova, length, start - pages->file_start, prot, flags,
+			       pinned);
 }
 
 int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
@@ -507,6 +517,22 @@ int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/* IOAS_ALLOW for the allowed ranges now set: one event per range (one for an empty set). */
+static void allow_events_locked(const struct io_pagetable *iopt)
+{
+	uint32_t nr = 0, i = 0;
+	struct itree_node *n;
+
+	for (n = itree_first(&iopt->allowed_itree); n; n = itree_next(n))
+		nr++;
+	if (!nr)
+		IOASID_PROBE(ioas_allow, .ctx = iopt->event_ctx, .obj = iopt->event_ioas);
+	for (n = itree_first(&iopt->allowed_itree); n; n = itree_next(n), i++)
+		IOASID_PROBE(ioas_allow, .ctx = iopt->event_ctx, .obj = iopt->event_ioas,
+			     .iova = n->start, .length = n->last - n->start + 1, .aux = i,
+			     .value = nr);
+}
+
 /* The caller owns *allowed before and after: on success it holds the old ranges. */
 int iopt_set_allow_iova(struct io_pagetable *iopt, struct itree_root *allowed)
 {
@@ -519,31 +545,54 @@ int iopt_set_allow_iova(struct io_pagetable *iopt, struct itree_root *allowed)
 	for (n = itree_first(&iopt->allowed_itree); n; n = itree_next(n)) {
 		if (itree_iter_first(&iopt->reserved_itree, n->start, n->last)) {
 			iopt->allowed_itree = old;
+			IOASID_PROBE(ioas_allow, .ctx = iopt->event_ctx, .obj = iopt->event_ioas,
+				     .result = -EADDRINUSE, .flags = IOASID_EVF_REFUSED);
 			pthread_mutex_unlock(&iopt->lock);
 			return -EADDRINUSE;
 		}
 	}
 	*allowed = old;
+	if (IOASID_PROBE_ON(ioas_allow))
+		allow_events_locked(iopt);
 	pthread_mutex_unlock(&iopt->lock);
 	return 0;
 }
+
+/* The length of [start, last] in events: UINT64_MAX for the whole space. */
+static inline uint64_t span_length(uint64_t start, uint64_t last)
+{
+	return (start == 0 && last == UINT64_MAX) ? UINT64_MAX : last - start + 1;
+}
+
+/* IOAS_RESERVE of [start, last]: value 1 reserved, 0 given back. */
+#define RESERVE_EVENT(iopt_, start_, last_, added_, rc_)                                       \
+	IOASID_PROBE(ioas_reserve, .ctx = (iopt_)->event_ctx, .obj = (iopt_)->event_ioas,     \
+		     .iova = (start_), .length = span_length(start_, last_), .value = (added_), \
+		     .result = (rc_), .flags = (rc_) ? IOASID_EVF_REFUSED : 0)
 
 static int iopt_reserve_iova_locked(struct io_pagetable *iopt, uint64_t start, uint64_t last,
 				    const void *owner)
 {
 	struct iopt_span *reserved;
+	int rc = 0;
 
 	if (itree_iter_first(&iopt->area_itree, start, last) ||
-	    itree_iter_first(&iopt->allowed_itree, start, last))
-		return -EADDRINUSE;
+	    itree_iter_first(&iopt->allowed_itree, start, last)) {
+		rc = -EADDRINUSE;
+		goto out;
+	}
 	reserved = ioasid_zalloc(sizeof(*reserved));
-	if (!reserved)
-		return -ENOMEM;
+	if (!reserved) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	reserved->node.start = start;
 	reserved->node.last = last;
 	reserved->owner = owner;
 	itree_insert(&iopt->reserved_itree, &reserved->node);
-	return 0;
+out:
+	RESERVE_EVENT(iopt, start, last, rc ? 0 : 1, rc);
+	return rc;
 }
 
 int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last, const void *owner)
@@ -566,6 +615,7 @@ static void iopt_remove_reserved_locked(struct io_pagetable *iopt, const void *o
 		next = itree_next(n);
 		if (span->owner == owner) {
 			itree_remove(&iopt->reserved_itree, n);
+			RESERVE_EVENT(iopt, n->start, n->last, 0, 0);
 			ioasid_free(span);
 		}
 	}
@@ -701,7 +751,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt, struct mock_domain *dom)
 		struct iopt_area *area = area_of(n);
 
 		if (first) {
-			rc = ref_pages_pin_area(area);
+			rc = ref_pages_pin_area(area, NULL);
 			if (rc) {
 				end = n;
 				goto out_unfill;
@@ -864,7 +914,7 @@ static struct iopt_access_pin *area_access_add(struct iopt_area *area, uint64_t 
 	pin->shadow.start_byte = first * PAGE_SIZE_REF;
 	pin->shadow.node.start = 0;
 	pin->shadow.node.last = (last - first + 1) * PAGE_SIZE_REF - 1;
-	rc = ref_pages_pin_area(&pin->shadow);
+	rc = ref_pages_pin_area(&pin->shadow, NULL);
 	if (rc) {
 		ioasid_free(pin);
 		*err = rc;

@@ -6,6 +6,10 @@
  * RLIMIT_MEMLOCK) only while the io_pagetable has at least one domain. Pages shared by
  * IOMMU_IOAS_COPY are one struct ref_pages, so overlapping pins are charged once.
  *
+ * Events: reserved ranges added and removed (IOAS_RESERVE) and allowed ranges set (IOAS_ALLOW)
+ * are raised here, under iopt->lock; maps and unmaps by their callers (ioas.c, vfio_compat.c),
+ * which know the call they serve.
+ *
  * Locking: iopt->lock (a mutex) protects the trees, the domain list and every area of this
  * iopt. pages->lock protects a pages object's pin state, which several iopts may share.
  * Order: iopt->lock, then pages->lock.
@@ -83,17 +87,25 @@ struct io_pagetable {
 	pthread_cond_t access_idle;
 	/* process-wide list of io_pagetables (MD_CHECK_REFS counts pins across all of them) */
 	struct io_pagetable *registry_prev, *registry_next;
+	/* whose IOAS this is, as events name it (IOAS_RESERVE, IOAS_ALLOW) */
+	uint64_t event_ctx;
+	uint32_t event_ioas;
 };
 
 #define IOPT_ALLOC_IOVA (1u << 0)
 
-void iopt_init_table(struct io_pagetable *iopt);
+/* event_ctx, event_ioas: the IOAS in events (its context's cookie and its ID). */
+void iopt_init_table(struct io_pagetable *iopt, uint64_t event_ctx, uint32_t event_ioas);
 void iopt_destroy_table(struct io_pagetable *iopt);   /* areas must be gone */
 
+/* *pinned (may be NULL) is increased by the pages this map newly pinned (charged): the IOAS_MAP
+ * event's value. Nothing is pinned while the IOAS has no domain. */
 int iopt_map_user_pages(struct ioasid_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova,
-			uint64_t uptr, uint64_t length, int prot, unsigned int flags);
+			uint64_t uptr, uint64_t length, int prot, unsigned int flags,
+			uint64_t *pinned);
 int iopt_map_file_pages(struct ioasid_ctx *ctx, struct io_pagetable *iopt, uint64_t *iova,
-			int fd, uint64_t start, uint64_t length, int prot, unsigned int flags);
+			int fd, uint64_t start, uint64_t length, int prot, unsigned int flags,
+			uint64_t *pinned);
 
 /* COPY: collect the pages behind a contiguous IOVA range of src, then map them into dst. */
 struct iopt_pages_list {
@@ -108,7 +120,7 @@ struct iopt_pages_list {
 int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 		   struct iopt_pages_list *list);
 int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *list, uint64_t length,
-		   uint64_t *dst_iova, int prot, unsigned int flags);
+		   uint64_t *dst_iova, int prot, unsigned int flags, uint64_t *pinned);
 void iopt_free_pages_list(struct iopt_pages_list *list);
 
 int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length, uint64_t *unmapped);
@@ -171,8 +183,9 @@ struct ref_pages *ref_pages_alloc_file(struct ioasid_ctx *ctx, int fd, uint64_t 
 				       uint64_t length, bool writable, int *err);
 void ref_pages_get(struct ref_pages *pages);
 void ref_pages_put(struct ref_pages *pages);
-/* Pin the page indexes of an area (populate + charge); idempotent per area. */
-int ref_pages_pin_area(struct iopt_area *area);
+/* Pin the page indexes of an area (populate + charge); idempotent per area. *charged (may be
+ * NULL) is increased by the pages newly charged (not pinned by another area before). */
+int ref_pages_pin_area(struct iopt_area *area, uint64_t *charged);
 void ref_pages_unpin_area(struct iopt_area *area);
 /* Host address of the area's first byte; valid while the area is pinned. */
 uint64_t ref_area_host_addr(const struct iopt_area *area);

@@ -4,6 +4,11 @@
  * Argument checks run in the kernel's order so that each malformed call gets the kernel's
  * errno: flags first (EOPNOTSUPP), then ULONG_MAX bounds (EOVERFLOW), then missing permission
  * bits (EINVAL), then the object lookup (ENOENT), then the io_pagetable's own checks.
+ *
+ * Events: every MAP, MAP_FILE, COPY and UNMAP call raises one IOAS_MAP / IOAS_COPY / IOAS_UNMAP
+ * at its end, refused or not (REF_IOAS_*_EVENT in ref_private.h), with the latency of the call.
+ * The result is the outcome of the operation on the io_pagetable: when it succeeded but the reply
+ * cannot be copied back (EFAULT), the mapping stays, as in the kernel, and the event says 0.
  */
 #include "reference/ref_private.h"
 
@@ -44,7 +49,7 @@ int ref_ioas_alloc_ioctl(struct ref_ucmd *ucmd)
 	if (!obj)
 		return -ENOMEM;
 	ioas = container_of(obj, struct ref_ioas, obj);
-	iopt_init_table(&ioas->iopt);
+	iopt_init_table(&ioas->iopt, ucmd->ctx->cookie, obj->id);
 
 	cmd->out_ioas_id = obj->id;
 	rc = ref_ucmd_respond(ucmd, sizeof(*cmd));
@@ -172,115 +177,156 @@ static unsigned int map_alloc_flags(uint32_t flags)
 	return (flags & IOMMU_IOAS_MAP_FIXED_IOVA) ? 0 : IOPT_ALLOC_IOVA;
 }
 
+/* The checks MAP and MAP_FILE share after the flags, in the kernel's order: 0 or -errno. */
+static int check_map_args(uint64_t iova, uint64_t length, uint32_t flags)
+{
+	if (iova >= UINT64_MAX || length >= UINT64_MAX)
+		return -EOVERFLOW;
+	return check_map_perm(flags);
+}
+
 int ref_ioas_map(struct ref_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
-	uint64_t iova = cmd->iova;
+	const uint64_t t0 = IOASID_PROBE_START(ioas_map);
+	uint64_t iova = cmd->iova, pinned = 0;
 	struct ref_ioas *ioas;
-	int rc;
+	int rc, map_rc;
 
 	if (check_map_flags(cmd->flags) || cmd->__reserved)
-		return -EOPNOTSUPP;
-	if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX)
-		return -EOVERFLOW;
-	rc = check_map_perm(cmd->flags);
+		map_rc = rc = -EOPNOTSUPP;
+	else
+		map_rc = rc = check_map_args(cmd->iova, cmd->length, cmd->flags);
 	if (rc)
-		return rc;
+		goto out;
 	ioas = ref_get_ioas(ucmd->ctx, cmd->ioas_id, &rc);
-	if (!ioas)
-		return rc;
-
-	rc = iopt_map_user_pages(ucmd->ctx, &ioas->iopt, &iova, cmd->user_va, cmd->length,
-				 conv_iommu_prot(cmd->flags), map_alloc_flags(cmd->flags));
+	if (!ioas) {
+		map_rc = rc;
+		goto out;
+	}
+	map_rc = rc = iopt_map_user_pages(ucmd->ctx, &ioas->iopt, &iova, cmd->user_va,
+					  cmd->length, conv_iommu_prot(cmd->flags),
+					  map_alloc_flags(cmd->flags), &pinned);
 	if (!rc) {
 		cmd->iova = iova;
 		rc = ref_ucmd_respond(ucmd, sizeof(*cmd));
 	}
 	ref_put_object(ucmd->ctx, &ioas->obj);
+out:
+	REF_IOAS_MAP_EVENT(ucmd->ctx, cmd->ioas_id, iova, cmd->length,
+			   conv_iommu_prot(cmd->flags), pinned, map_rc, t0);
 	return rc;
 }
 
 int ref_ioas_map_file(struct ref_ucmd *ucmd)
 {
 	struct iommu_ioas_map_file *cmd = ucmd->cmd;
-	uint64_t iova = cmd->iova;
+	const uint64_t t0 = IOASID_PROBE_START(ioas_map);
+	uint64_t iova = cmd->iova, pinned = 0;
 	struct ref_ioas *ioas;
-	int rc;
+	int rc, map_rc;
 
-	rc = check_map_flags(cmd->flags);
+	map_rc = rc = check_map_flags(cmd->flags);
+	if (!rc)
+		map_rc = rc = check_map_args(cmd->iova, cmd->length, cmd->flags);
 	if (rc)
-		return rc;
-	if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX)
-		return -EOVERFLOW;
-	rc = check_map_perm(cmd->flags);
-	if (rc)
-		return rc;
+		goto out;
 	ioas = ref_get_ioas(ucmd->ctx, cmd->ioas_id, &rc);
-	if (!ioas)
-		return rc;
-
-	rc = iopt_map_file_pages(ucmd->ctx, &ioas->iopt, &iova, cmd->fd, cmd->start, cmd->length,
-				 conv_iommu_prot(cmd->flags), map_alloc_flags(cmd->flags));
+	if (!ioas) {
+		map_rc = rc;
+		goto out;
+	}
+	map_rc = rc = iopt_map_file_pages(ucmd->ctx, &ioas->iopt, &iova, cmd->fd, cmd->start,
+					  cmd->length, conv_iommu_prot(cmd->flags),
+					  map_alloc_flags(cmd->flags), &pinned);
 	if (!rc) {
 		cmd->iova = iova;
 		rc = ref_ucmd_respond(ucmd, sizeof(*cmd));
 	}
 	ref_put_object(ucmd->ctx, &ioas->obj);
+out:
+	REF_IOAS_MAP_EVENT(ucmd->ctx, cmd->ioas_id, iova, cmd->length,
+			   conv_iommu_prot(cmd->flags), pinned, map_rc, t0);
+	return rc;
+}
+
+/* IOMMU_IOAS_COPY between the checks and the event: *copy_rc is the outcome of the copy. */
+static int ioas_copy(struct ref_ucmd *ucmd, uint64_t *iova, int *copy_rc)
+{
+	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	struct iopt_pages_list list = { 0 };
+	struct ref_ioas *src_ioas, *dst_ioas;
+	int rc;
+
+	rc = check_map_flags(cmd->flags);
+	if (rc)
+		goto out;
+	if (cmd->length >= UINT64_MAX || cmd->src_iova >= UINT64_MAX ||
+	    cmd->dst_iova >= UINT64_MAX) {
+		rc = -EOVERFLOW;
+		goto out;
+	}
+	rc = check_map_perm(cmd->flags);
+	if (rc)
+		goto out;
+
+	src_ioas = ref_get_ioas(ucmd->ctx, cmd->src_ioas_id, &rc);
+	if (!src_ioas)
+		goto out;
+	rc = iopt_get_pages(&src_ioas->iopt, cmd->src_iova, cmd->length, &list);
+	ref_put_object(ucmd->ctx, &src_ioas->obj);
+	if (rc)
+		goto out;
+
+	dst_ioas = ref_get_ioas(ucmd->ctx, cmd->dst_ioas_id, &rc);
+	if (!dst_ioas)
+		goto out_pages;
+	rc = iopt_map_pages(&dst_ioas->iopt, &list, cmd->length, iova,
+			    conv_iommu_prot(cmd->flags), map_alloc_flags(cmd->flags), NULL);
+	*copy_rc = rc;
+	if (!rc) {
+		cmd->dst_iova = *iova;
+		rc = ref_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	ref_put_object(ucmd->ctx, &dst_ioas->obj);
+	goto out_pages;
+out:
+	*copy_rc = rc;
+out_pages:
+	iopt_free_pages_list(&list);
 	return rc;
 }
 
 int ref_ioas_copy(struct ref_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
-	struct iopt_pages_list list = { 0 };
-	struct ref_ioas *src_ioas, *dst_ioas;
-	uint64_t iova;
-	int rc;
+	const uint64_t t0 = IOASID_PROBE_START(ioas_copy);
+	uint64_t iova = cmd->dst_iova;
+	int rc, copy_rc = 0;
 
-	rc = check_map_flags(cmd->flags);
-	if (rc)
-		return rc;
-	if (cmd->length >= UINT64_MAX || cmd->src_iova >= UINT64_MAX ||
-	    cmd->dst_iova >= UINT64_MAX)
-		return -EOVERFLOW;
-	rc = check_map_perm(cmd->flags);
-	if (rc)
-		return rc;
-
-	src_ioas = ref_get_ioas(ucmd->ctx, cmd->src_ioas_id, &rc);
-	if (!src_ioas)
-		return rc;
-	rc = iopt_get_pages(&src_ioas->iopt, cmd->src_iova, cmd->length, &list);
-	ref_put_object(ucmd->ctx, &src_ioas->obj);
-	if (rc)
-		return rc;
-
-	dst_ioas = ref_get_ioas(ucmd->ctx, cmd->dst_ioas_id, &rc);
-	if (!dst_ioas)
-		goto out_pages;
-	iova = cmd->dst_iova;
-	rc = iopt_map_pages(&dst_ioas->iopt, &list, cmd->length, &iova,
-			    conv_iommu_prot(cmd->flags), map_alloc_flags(cmd->flags));
-	if (!rc) {
-		cmd->dst_iova = iova;
-		rc = ref_ucmd_respond(ucmd, sizeof(*cmd));
-	}
-	ref_put_object(ucmd->ctx, &dst_ioas->obj);
-out_pages:
-	iopt_free_pages_list(&list);
+	rc = ioas_copy(ucmd, &iova, &copy_rc);
+	IOASID_PROBE(ioas_copy, .ctx = ucmd->ctx->cookie, .obj = cmd->dst_ioas_id,
+		     .pt = cmd->src_ioas_id, .iova = iova, .length = cmd->length,
+		     .value = cmd->src_iova, .aux = (uint32_t)conv_iommu_prot(cmd->flags),
+		     .result = copy_rc, .flags = copy_rc ? IOASID_EVF_REFUSED : 0,
+		     .latency_ns = IOASID_PROBE_ELAPSED(t0));
 	return rc;
 }
 
 int ref_ioas_unmap(struct ref_ucmd *ucmd)
 {
 	struct iommu_ioas_unmap *cmd = ucmd->cmd;
+	const uint64_t t0 = IOASID_PROBE_START(ioas_unmap);
+	const uint64_t iova = cmd->iova, length = cmd->length;
 	uint64_t unmapped = 0;
 	struct ref_ioas *ioas;
-	int rc;
+	int rc, unmap_rc;
 
 	ioas = ref_get_ioas(ucmd->ctx, cmd->ioas_id, &rc);
-	if (!ioas)
-		return rc;
+	if (!ioas) {
+		unmap_rc = rc;
+		goto out;
+	}
 	if (cmd->iova == 0 && cmd->length == UINT64_MAX) {
 		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
 	} else if (cmd->iova >= UINT64_MAX || cmd->length >= UINT64_MAX) {
@@ -288,11 +334,14 @@ int ref_ioas_unmap(struct ref_ucmd *ucmd)
 	} else {
 		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length, &unmapped);
 	}
+	unmap_rc = rc;
 	if (!rc) {
 		cmd->length = unmapped;
 		rc = ref_ucmd_respond(ucmd, sizeof(*cmd));
 	}
 	ref_put_object(ucmd->ctx, &ioas->obj);
+out:
+	REF_IOAS_UNMAP_EVENT(ucmd->ctx, cmd->ioas_id, iova, length, unmapped, unmap_rc, t0);
 	return rc;
 }
 

@@ -10,15 +10,28 @@
  *   size > struct with non-zero tail → E2BIG; shorter (>= min) is zero-extended;
  *   the reply copies min(user size, struct size).
  *
+ * Events: CTX_OPEN / CTX_CLOSE (when the context is released, after its objects), OBJ_ALLOC when
+ * an object is published (ref_object_finalize; an aborted object was never visible and raises
+ * nothing), OBJ_DESTROY when one leaves the table destroyed, or is refused with EBUSY.
+ *
  * Locking: ctx->lock guards the table and every object's `users`; handlers never hold it.
  */
 #include "reference/ref_private.h"
+#include "reference/device.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+
+/* enum ref_obj_type is the order of the kernel's enum iommufd_object_type, as is the event
+ * record's enum ioasid_obj_kind: the events carry the type as it is. */
+_Static_assert((int)REF_OBJ_DEVICE == (int)IOASID_OBJK_DEVICE &&
+	       (int)REF_OBJ_IOAS == (int)IOASID_OBJK_IOAS &&
+	       (int)REF_OBJ_FAULT == (int)IOASID_OBJK_FAULT &&
+	       (int)REF_OBJ_SELFTEST == (int)IOASID_OBJK_SELFTEST,
+	       "object kinds of events follow enum ref_obj_type");
 
 /* A reserved slot: the ID is taken but lookups fail with ENOENT until finalize. */
 #define REF_OBJ_RESERVED ((struct ref_object *)1)
@@ -95,6 +108,7 @@ void ref_object_finalize(struct ioasid_ctx *ctx, struct ref_object *obj)
 	pthread_mutex_lock(&ctx->lock);
 	ctx->objs[obj->id] = obj;
 	pthread_mutex_unlock(&ctx->lock);
+	IOASID_PROBE(obj_alloc, .ctx = ctx->cookie, .obj = obj->id, .aux = obj->type);
 }
 
 void ref_object_abort(struct ioasid_ctx *ctx, struct ref_object *obj)
@@ -159,6 +173,7 @@ static void remove_and_destroy_locked(struct ioasid_ctx *ctx, struct ref_object 
 	table_release_id(ctx, obj->id);
 	pthread_mutex_unlock(&ctx->lock);
 	ref_object_ops[obj->type].destroy(obj);
+	IOASID_PROBE(obj_destroy, .ctx = ctx->cookie, .obj = obj->id, .aux = obj->type);
 	ioasid_free(obj);
 }
 
@@ -200,6 +215,9 @@ static int ref_object_remove(struct ioasid_ctx *ctx, uint32_t id)
 	}
 	obj = ctx->objs[id];
 	if (obj->users != 1) {
+		/* under the lock: once it drops, obj may go */
+		IOASID_PROBE(obj_destroy, .ctx = ctx->cookie, .obj = id, .aux = obj->type,
+			     .result = -EBUSY, .flags = IOASID_EVF_REFUSED);
 		pthread_mutex_unlock(&ctx->lock);
 		return -EBUSY;
 	}
@@ -246,8 +264,14 @@ int ioasid_ctx_open(struct ioasid_ctx **out)
 
 		ctx->cookie = __atomic_add_fetch(&next_cookie, 1, __ATOMIC_RELAXED);
 	}
+	IOASID_PROBE(ctx_open, .ctx = ctx->cookie);
 	*out = ctx;
 	return 0;
+}
+
+uint64_t ref_ctx_event_id(const struct ioasid_ctx *ctx)
+{
+	return ctx->cookie;
 }
 
 void ioasid_ctx_get(struct ioasid_ctx *ctx)
@@ -292,6 +316,7 @@ static void ctx_teardown(struct ioasid_ctx *ctx)
 	if (ctx->nr_objects)
 		fprintf(stderr, "ioasid: context closed with %u objects still in use "
 				"(reference bug: please report)\n", ctx->nr_objects);
+	IOASID_PROBE(ctx_close, .ctx = ctx->cookie, .value = ctx->nr_objects);
 	ref_devs_release(ctx);
 	ioasid_free(ctx->objs);
 	pthread_mutex_destroy(&ctx->lock);

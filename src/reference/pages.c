@@ -15,6 +15,10 @@
  * Difference from the kernel, by necessity: both accounts are process-wide here; the kernel's
  * per-user account also sees other processes of the user, its per-mm one also mlock()ed memory.
  *
+ * Every change of a context's pinned pages raises one ACCOUNT event (value: the context's pinned
+ * pages after it, length: the signed delta, aux: the pages' account mode); a charge refused by
+ * RLIMIT_MEMLOCK raises one with result -ENOMEM and nothing charged.
+ *
  * Locking: pages->lock protects pin_tree/npinned/file_map; refs is atomic; the accounts are
  * atomic counters updated with compare-and-swap so the limit check and the charge are one step.
  */
@@ -66,7 +70,7 @@ static uint64_t *account_counter(int mode)
 
 static int account_charge(struct ref_pages *pages, uint64_t npages)
 {
-	uint64_t *counter, cur, next, limit;
+	uint64_t *counter, cur, next, limit, now;
 
 	if (!npages)
 		return 0;
@@ -75,24 +79,36 @@ static int account_charge(struct ref_pages *pages, uint64_t npages)
 		limit = memlock_limit_pages();
 		cur = __atomic_load_n(counter, __ATOMIC_RELAXED);
 		do {
-			if (check_add_overflow(cur, npages, &next) || next > limit)
+			if (check_add_overflow(cur, npages, &next) || next > limit) {
+				IOASID_PROBE(account, .ctx = pages->ctx->cookie,
+					     .value = __atomic_load_n(&pages->ctx->pinned_pages,
+								      __ATOMIC_RELAXED),
+					     .length = npages, .aux = (uint32_t)pages->account_mode,
+					     .result = -ENOMEM, .flags = IOASID_EVF_REFUSED);
 				return -ENOMEM;
+			}
 		} while (!__atomic_compare_exchange_n(counter, &cur, next, false, __ATOMIC_RELAXED,
 						      __ATOMIC_RELAXED));
 	}
 	__atomic_add_fetch(&account_pinned_pages, npages, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&pages->ctx->pinned_pages, npages, __ATOMIC_RELAXED);
+	now = __atomic_add_fetch(&pages->ctx->pinned_pages, npages, __ATOMIC_RELAXED);
+	IOASID_PROBE(account, .ctx = pages->ctx->cookie, .value = now, .length = npages,
+		     .aux = (uint32_t)pages->account_mode);
 	return 0;
 }
 
 static void account_uncharge(struct ref_pages *pages, uint64_t npages)
 {
+	uint64_t now;
+
 	if (!npages)
 		return;
 	if (pages->account_mode != REF_ACCOUNT_NONE)
 		__atomic_sub_fetch(account_counter(pages->account_mode), npages, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&account_pinned_pages, npages, __ATOMIC_RELAXED);
-	__atomic_sub_fetch(&pages->ctx->pinned_pages, npages, __ATOMIC_RELAXED);
+	now = __atomic_sub_fetch(&pages->ctx->pinned_pages, npages, __ATOMIC_RELAXED);
+	IOASID_PROBE(account, .ctx = pages->ctx->cookie, .value = now,
+		     .length = (uint64_t)0 - npages, .aux = (uint32_t)pages->account_mode);
 }
 
 static struct ref_pages *pages_alloc_common(struct ioasid_ctx *ctx, uint64_t start_byte,
@@ -361,7 +377,7 @@ static uint64_t pages_uncovered(const struct ref_pages *pages, uint64_t first, u
 	return n;
 }
 
-int ref_pages_pin_area(struct iopt_area *area)
+int ref_pages_pin_area(struct iopt_area *area, uint64_t *charged)
 {
 	struct ref_pages *pages = area->pages;
 	uint64_t first, last, fresh;
@@ -394,6 +410,8 @@ int ref_pages_pin_area(struct iopt_area *area)
 	itree_insert(&pages->pin_tree, &area->pin_node);
 	pages->npinned += fresh;
 	area->pinned = true;
+	if (charged)
+		*charged += fresh;
 	pthread_mutex_unlock(&pages->lock);
 	return 0;
 

@@ -13,6 +13,13 @@
  *
  * Locking: ctx->lock protects the object table and users counts. Each IOAS's io_pagetable has
  * its own lock (io_pagetable.h). Lock order: ctx->lock is never held while taking an IOAS lock.
+ *
+ * Events (include/ioasid/event.h, src/common/probe.h): every state change announces itself
+ * through one IOASID_PROBE at the place it happens — objects in main.c, maps in ioas.c and
+ * vfio_compat.c, pinned pages in pages.c, devices and attachments in device.c, HWPTs in hwpt.c,
+ * page requests in fault.c; the hardware's own (domain maps, IOTLB) in src/mockhw. A site whose
+ * fields need work (a name, a lookup) computes them inside the probe's arguments, which are only
+ * evaluated while someone listens.
  */
 #ifndef IOASID_REFERENCE_PRIVATE_H
 #define IOASID_REFERENCE_PRIVATE_H
@@ -28,6 +35,7 @@
 #include "common/alloc.h"
 #include "common/compiler.h"
 #include "common/overflow.h"
+#include "common/probe.h"
 #include "reference/io_pagetable.h"
 
 #define PAGE_SIZE_REF 4096UL
@@ -69,6 +77,7 @@ enum ref_account_mode {
 	REF_ACCOUNT_MM = 2,       /* mm->locked_vm style (VFIO compatible), RLIMIT_MODE 1 */
 };
 
+struct ref_device;
 struct ref_test_domain;
 struct ref_vfio_compat;
 struct ref_selftest_state;
@@ -167,7 +176,7 @@ void ref_test_domains_release(struct ioasid_ctx *ctx);
  * IOMMU. Shared by every context, like the hardware of a host; created on first use and freed
  * when the last device behind them goes. */
 struct ref_hw_iommu {
-	struct mock_iommu *hw;
+	struct mock_iommu *hw;            /* its caps.event_id is the `iommu` of events */
 	uint32_t refs;
 	int key;                          /* platform IOMMU index, or REF_HW_SELFTEST */
 	uint32_t hw_type;                 /* enum iommu_hw_info_type */
@@ -178,6 +187,10 @@ struct ref_hw_iommu {
 };
 #define REF_HW_SELFTEST 1000
 int ref_hw_iommu_get(int key, struct ref_hw_iommu **out);
+static inline uint32_t ref_hw_event_id(const struct ref_hw_iommu *hw)
+{
+	return hw ? mock_iommu_caps(hw->hw)->event_id : 0;
+}
 void ref_hw_iommu_put(struct ref_hw_iommu *hw);
 void ref_hw_iommu_hold(struct ref_hw_iommu *hw);
 
@@ -190,6 +203,7 @@ struct ref_hwpt {
 	struct mock_domain *dom;          /* NULL only for selftest nested HWPTs */
 	struct ref_fault *fault;          /* IOPF-capable: page requests go to this queue */
 	bool pasid_compat;                /* IOMMU_HWPT_ALLOC_PASID */
+	bool announced;                   /* HWPT_ALLOC fired: HWPT_DESTROY will */
 };
 struct ref_hwpt_paging {
 	struct ref_hwpt common;
@@ -218,12 +232,24 @@ int ref_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ref_ioas *ioas, struct 
 			  bool dirty_ok, uint64_t pgsize_bitmap, uint32_t flags,
 			  struct ref_hwpt_paging **out);
 int ref_hwpt_alloc(struct ref_ucmd *ucmd);
+/* The hardware domain that translates for a HWPT (a selftest nested HWPT: its parent's). */
+struct mock_domain *ref_hwpt_hw_domain(const struct ref_hwpt *hwpt);
+/* Events: the flags (IOASID_EVF_NESTED/PARENT/AUTO/PASID/DIRTY) and the `pt` (IOAS or parent
+ * HWPT) of a HWPT. */
+uint32_t ref_hwpt_event_flags(const struct ref_hwpt *hwpt);
+uint32_t ref_hwpt_event_pt(const struct ref_hwpt *hwpt);
+/* HWPT_ALLOC for a HWPT about to be published (ioctl or automatic domain). */
+void ref_hwpt_announce(struct ref_hwpt *hwpt);
 int ref_hwpt_invalidate(struct ref_ucmd *ucmd);
 int ref_hwpt_set_dirty_tracking(struct ref_ucmd *ucmd);
 int ref_hwpt_get_dirty_bitmap(struct ref_ucmd *ucmd);
 
 /* ---- devices (device.c) -------------------------------------------------------------------- */
 void ref_device_destroy(struct ref_object *obj);
+/* The device in events: `dev` (platform index + 1, or 0x80000000 | RID for a selftest mock
+ * device), its name and its group ID. */
+uint32_t ref_device_event_dev(const struct ref_device *idev);
+const char *ref_device_name(const struct ref_device *idev);
 int ref_get_hw_info(struct ref_ucmd *ucmd);
 /* The device whose DMA is being translated on this thread (for the IOPF handler). */
 struct ref_device *ref_device_dma_current(void);
@@ -246,11 +272,14 @@ void ref_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ref_fault_destroy(struct ref_object *obj);
 int ref_fault_alloc(struct ref_ucmd *ucmd);
 struct ref_fault *ref_get_fault(struct ioasid_ctx *ctx, uint32_t id, int *err);
-/* Queue a page request from the mock hardware; 0 when queued. */
-int ref_fault_report(struct ref_fault *fault, uint32_t dev_id, const struct mock_fault *f);
-/* A page request with explicit fields (selftest IOMMU_TEST_OP_TRIGGER_IOPF). */
-int ref_fault_inject(struct ref_fault *fault, uint32_t dev_id, uint32_t pasid, uint32_t grpid,
-		     uint32_t perm, uint64_t addr);
+/* Queue a page request of idev from the mock hardware translating for hwpt; 0 when queued. */
+int ref_fault_report(struct ref_fault *fault, struct ref_device *idev, struct ref_hwpt *hwpt,
+		     const struct mock_fault *f);
+/* A page request with explicit fields (selftest IOMMU_TEST_OP_TRIGGER_IOPF: reason 0). Raises
+ * the FAULT event (reason: enum mock_fault_reason, 0 for an injected request). */
+int ref_fault_inject(struct ref_fault *fault, struct ref_device *idev, struct ref_hwpt *hwpt,
+		     uint32_t pasid, uint32_t grpid, uint32_t perm, uint64_t addr,
+		     unsigned int reason);
 
 /* ---- anonymous fds (anon_fd.c) --------------------------------------------------------------
  * Files the reference hands out itself (fault queues, selftest access fds): a real eventfd, so
@@ -291,5 +320,21 @@ void ref_access_destroy_obj(struct ref_object *obj);  /* REF_OBJ_ACCESS */
 
 /* ---- accounting (pages.c) ---------------------------------------------------------------- */
 void ref_account_snapshot(uint64_t *user_pages, uint64_t *mm_pages, uint64_t *pinned_pages);
+
+/* ---- map events (ioas.c, vfio_compat.c) ---------------------------------------------------
+ * One IOAS_MAP / IOAS_UNMAP per call, whatever the path (iommufd ioctl or VFIO type1), refusals
+ * included. t0 comes from IOASID_PROBE_START() at the call's entry; `pinned` is what the
+ * io_pagetable charged for this map; rc the outcome of the map itself (a reply that cannot be
+ * copied back afterwards does not undo it, as in the kernel). */
+#define REF_IOAS_MAP_EVENT(ctx_, ioas_id_, iova_, len_, prot_, pinned_, rc_, t0_)              \
+	IOASID_PROBE(ioas_map, .ctx = (ctx_)->cookie, .obj = (ioas_id_), .iova = (iova_),     \
+		     .length = (len_), .value = (pinned_), .aux = (uint32_t)(prot_),          \
+		     .result = (rc_), .flags = (rc_) ? IOASID_EVF_REFUSED : 0,               \
+		     .latency_ns = IOASID_PROBE_ELAPSED(t0_))
+#define REF_IOAS_UNMAP_EVENT(ctx_, ioas_id_, iova_, len_, unmapped_, rc_, t0_)                 \
+	IOASID_PROBE(ioas_unmap, .ctx = (ctx_)->cookie, .obj = (ioas_id_), .iova = (iova_),   \
+		     .length = (len_), .value = (unmapped_), .result = (rc_),                 \
+		     .flags = (rc_) ? IOASID_EVF_REFUSED : 0,                                \
+		     .latency_ns = IOASID_PROBE_ELAPSED(t0_))
 
 #endif

@@ -6,6 +6,10 @@
  * An attached domain holds a long-term reference on its IOAS (IOMMU_DESTROY of the IOAS then
  * fails with EBUSY, as with a HWPT attached in the kernel). Handles are small integers, unique
  * per context. ctx->hw_lock guards the list and the lazily created default IOMMU instance.
+ *
+ * Events: the instance is the context's own (iommu MOCK_IOMMU_EVENT_CTX_TEST | cookie, see
+ * include/ioasid/event.h); its domains raise the mock hardware's events; ioasid_test_dma raises
+ * one DMA event per call (dev 0: no device).
  */
 #include "reference/ref_private.h"
 
@@ -52,7 +56,10 @@ int ioasid_test_domain_attach(struct ioasid_ctx *ctx, uint32_t ioas_id, uint64_t
 	}
 	pthread_mutex_lock(&ctx->hw_lock);
 	if (!ctx->test_iommu) {
-		rc = mock_iommu_create(&default_caps, &ctx->test_iommu);
+		struct mock_iommu_caps caps = default_caps;
+
+		caps.event_id = MOCK_IOMMU_EVENT_CTX_TEST | (uint32_t)(ctx->cookie & 0x7fffffff);
+		rc = mock_iommu_create(&caps, &ctx->test_iommu);
 		if (rc)
 			goto out_unlock;
 	}
@@ -137,6 +144,9 @@ int ioasid_test_dma(struct ioasid_ctx *ctx, int handle, uint64_t iova, void *buf
 	if (!td)
 		return -ENOENT;
 	rc = mock_domain_dma(td->dom, 0, iova, buf, len, (enum mock_dma_dir)dir, &fault);
+	IOASID_PROBE(dma, .ctx = ctx->cookie, .iommu = mock_iommu_caps(ctx->test_iommu)->event_id,
+		     .domain = mock_domain_id(td->dom), .iova = iova, .length = len,
+		     .aux = (uint32_t)dir, .result = rc, .flags = rc ? IOASID_EVF_REFUSED : 0);
 	if (rc && fault_iova)
 		*fault_iova = fault.iova;
 	return rc;

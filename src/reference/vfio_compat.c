@@ -35,6 +35,8 @@
  *    needed and cap_offset is set only when everything fit. Only min(argsz, 24) bytes of the
  *    info struct are written back.
  *  - Anything else of the range (VFIO_IOMMU_DIRTY_PAGES, group/device ioctls) → ENOTTY.
+ *  - MAP_DMA and UNMAP_DMA raise the same IOAS_MAP / IOAS_UNMAP events as the iommufd ioctls
+ *    (obj: the compat IOAS, 0 when there is none; UNMAP_FLAG_ALL: iova 0 length UINT64_MAX).
  *
  * Locking: ctx->vfio_compat and what it points to are guarded by ctx->lock, like the kernel's
  * ictx->vfio_ioas under the xarray lock. Handlers hold a reference on the IOAS (users) while
@@ -140,7 +142,7 @@ int ref_vfio_compat_ioas_create(struct ioasid_ctx *ctx, uint32_t *out_ioas_id)
 	if (!obj)
 		return -ENOMEM;
 	ioas = container_of(obj, struct ref_ioas, obj);
-	iopt_init_table(&ioas->iopt);
+	iopt_init_table(&ioas->iopt, ctx->cookie, obj->id);
 
 	pthread_mutex_lock(&ctx->lock);
 	cur = compat_obj_locked(ctx);
@@ -229,16 +231,22 @@ static int vfio_map_dma(struct ioasid_ctx *ctx, void *arg)
 {
 	const uint32_t supported = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
-	struct vfio_iommu_type1_dma_map map;
+	const uint64_t t0 = IOASID_PROBE_START(ioas_map);
+	struct vfio_iommu_type1_dma_map map = { 0 };
+	struct ref_ioas *ioas = NULL;
 	int prot = MOCK_PROT_CACHE;
-	struct ref_ioas *ioas;
-	uint64_t iova;
+	uint64_t pinned = 0;
 	int rc;
 
-	if (ref_copy_from_user(&map, (uintptr_t)arg, minsz))
-		return -EFAULT;
-	if (map.argsz < minsz || (map.flags & ~supported))
-		return -EINVAL;
+	if (ref_copy_from_user(&map, (uintptr_t)arg, minsz)) {
+		memset(&map, 0, sizeof(map));
+		rc = -EFAULT;
+		goto out;
+	}
+	if (map.argsz < minsz || (map.flags & ~supported)) {
+		rc = -EINVAL;
+		goto out;
+	}
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= MOCK_PROT_READ;
 	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
@@ -246,36 +254,46 @@ static int vfio_map_dma(struct ioasid_ctx *ctx, void *arg)
 
 	ioas = get_compat_ioas(ctx, &rc);
 	if (!ioas)
-		return rc;
+		goto out;
 	/* Always at the given IOVA; accounting follows the context (a /dev/vfio/vfio container
 	 * context charges the process, as VFIO type1 does). */
-	iova = map.iova;
-	rc = iopt_map_user_pages(ctx, &ioas->iopt, &iova, map.vaddr, map.size, prot, 0);
+	rc = iopt_map_user_pages(ctx, &ioas->iopt, &(uint64_t){ map.iova }, map.vaddr, map.size,
+				 prot, 0, &pinned);
 	ref_put_object(ctx, &ioas->obj);
+out:
+	REF_IOAS_MAP_EVENT(ctx, ioas ? ioas->obj.id : 0, map.iova, map.size, prot, pinned, rc, t0);
 	return rc;
 }
 
 static int vfio_unmap_dma(struct ioasid_ctx *ctx, void *arg)
 {
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
-	struct vfio_iommu_type1_dma_unmap unmap;
+	const uint64_t t0 = IOASID_PROBE_START(ioas_unmap);
+	struct vfio_iommu_type1_dma_unmap unmap = { 0 };
+	struct ref_ioas *ioas = NULL;
 	uint64_t unmapped = 0;
-	struct ref_ioas *ioas;
+	bool all = false, reply = false;
 	int rc;
 
-	if (ref_copy_from_user(&unmap, (uintptr_t)arg, minsz))
-		return -EFAULT;
-	if (unmap.argsz < minsz || (unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL))
-		return -EINVAL;
+	if (ref_copy_from_user(&unmap, (uintptr_t)arg, minsz)) {
+		memset(&unmap, 0, sizeof(unmap));
+		rc = -EFAULT;
+		goto out;
+	}
+	all = unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL;
+	if (unmap.argsz < minsz || (unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)) {
+		rc = -EINVAL;
+		goto out;
+	}
 
 	ioas = get_compat_ioas(ctx, &rc);
 	if (!ioas)
-		return rc;
+		goto out;
 
-	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+	if (all) {
 		if (unmap.iova != 0 || unmap.size != 0) {
 			rc = -EINVAL;
-			goto out_put;
+			goto out;
 		}
 		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
 	} else {
@@ -290,15 +308,21 @@ static int vfio_unmap_dma(struct ioasid_ctx *ctx, void *arg)
 
 			rc = iopt_cut_iova(&ioas->iopt, iovas, unmap.iova ? 2 : 1);
 			if (rc)
-				goto out_put;
+				goto out;
 		}
 		rc = iopt_unmap_iova(&ioas->iopt, unmap.iova, unmap.size, &unmapped);
 	}
-	unmap.size = unmapped;
-	if (ref_copy_to_user((uintptr_t)arg, &unmap, minsz))
-		rc = -EFAULT;
-out_put:
-	ref_put_object(ctx, &ioas->obj);
+	reply = true;   /* size is written back, also when the unmap failed part-way */
+out:
+	REF_IOAS_UNMAP_EVENT(ctx, ioas ? ioas->obj.id : 0, all ? 0 : unmap.iova,
+			     all ? UINT64_MAX : unmap.size, unmapped, rc, t0);
+	if (reply) {
+		unmap.size = unmapped;
+		if (ref_copy_to_user((uintptr_t)arg, &unmap, minsz))
+			rc = -EFAULT;
+	}
+	if (ioas)
+		ref_put_object(ctx, &ioas->obj);
 	return rc;
 }
 

@@ -31,6 +31,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/locate.h"
+
 #ifndef IOASID_PREFIX
 #define IOASID_PREFIX "/usr/local"
 #endif
@@ -38,7 +40,7 @@
 #define IOASID_VERSION "0.1.0"
 #endif
 
-#define PRELOAD_NAME "libioasid-preload.so"
+#define PRELOAD_NAME IOASID_PRELOAD_NAME
 
 enum {
 	EXIT_USAGE = 2,
@@ -145,48 +147,11 @@ static int file_readable(const char *path)
 /* The shim's absolute path in `out`, or exit with EXIT_SELF naming every place looked at. */
 static void preload_find(char *out, size_t outsz)
 {
-	const char *env = getenv("IOASID_PRELOAD");
-	char candidates[4][PATH_MAX];
-	char exe[PATH_MAX - 64]; /* leaves room for "/../lib/" PRELOAD_NAME */
-	int n = 0, i, err;
-	ssize_t len;
+	char err[PATH_MAX * 4];
 
-	if (env && *env) {
-		err = file_readable(env);
-		if (err) {
-			fprintf(stderr, "ioasid-run: IOASID_PRELOAD=%s: %s: point it at a built "
-				PRELOAD_NAME " or unset it to use the one next to ioasid-run\n",
-				env, strerror(err));
-			exit(EXIT_SELF);
-		}
-		if (!realpath(env, out))
-			snprintf(out, outsz, "%s", env);
+	if (ioasid_locate_preload(out, outsz, err, sizeof(err)) == 0)
 		return;
-	}
-
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len > 0) {
-		char *slash;
-
-		exe[len] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(candidates[n++], PATH_MAX, "%s/../lib/" PRELOAD_NAME, exe);
-		}
-	}
-	snprintf(candidates[n++], PATH_MAX, "%s/lib/" PRELOAD_NAME, IOASID_PREFIX);
-	snprintf(candidates[n++], PATH_MAX, "/usr/lib/" PRELOAD_NAME);
-
-	for (i = 0; i < n; i++) {
-		if (file_readable(candidates[i]) == 0 && realpath(candidates[i], out))
-			return;
-	}
-	fprintf(stderr, "ioasid-run: " PRELOAD_NAME ": not found; looked in:\n");
-	for (i = 0; i < n; i++)
-		fprintf(stderr, "  %s\n", candidates[i]);
-	fprintf(stderr, "build it with 'make' in the ioasid tree, or set "
-		"IOASID_PRELOAD=/path/to/" PRELOAD_NAME "\n");
+	fprintf(stderr, "ioasid-run: %s\n", err);
 	exit(EXIT_SELF);
 }
 

@@ -12,6 +12,10 @@
  *    nothing is attached), a software-table device through the IOAS its access is attached to
  *    (ref_access_rw).
  *
+ * Events: a physical device's DMA raises its DMA event in the reference (ref_device_dma); a
+ * software-table device's (ref_access_rw, no IOMMU: iommu and domain 0) raises it here, one per
+ * direction of a doorbell, as the physical one does.
+ *
  * Locking: every function runs under dev->lock.
  */
 #define IOASID_VFIO_INTERNAL
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/probe.h"
 #include "reference/device.h"
 
 static uint64_t reg_get(const struct vfio_device *dev, unsigned int off, unsigned int width)
@@ -60,6 +65,10 @@ static uint32_t engine_xfer(struct vfio_device *dev, bool use_pasid, uint32_t pa
 
 	if (dev->sw_table) {
 		rc = ref_access_rw(dev->access, iova, buf, len, to_memory ? REF_ACCESS_RW_WRITE : 0);
+		IOASID_PROBE_NAMED(dma, dev->name, .ctx = ref_ctx_event_id(dev->ctx),
+				   .obj = dev->dev_id, .dev = dev->plat_index + 1, .iova = iova,
+				   .length = len, .aux = to_memory ? 1 : 0, .result = rc,
+				   .flags = rc ? IOASID_EVF_REFUSED : 0);
 		if (rc) {
 			*fault_iova = iova;
 			return VFIO_DMA_STATUS_FAULT;

@@ -15,6 +15,9 @@
  *  - Closing a bound file detaches what is attached (every PASID, then the RID), unbinds, and
  *    ends the cdev's exclusivity claim on the group.
  *
+ * Events: a software-table device's bind and unbind (an access object, not a reference device)
+ * raise DEV_BIND / DEV_UNBIND here with aux 1; a physical device's come from the reference.
+ *
  * Locking: registry_lock guards the device list and refs; dev->lock (the dev_set lock) guards
  * the binding, the attachments and BAR0. The group side takes its group lock before dev->lock.
  */
@@ -187,6 +190,32 @@ static const struct ref_access_ops vfio_access_ops = {
 	.needs_pin_pages = 1,
 };
 
+/* The IOMMU group ID of a device and the number of devices in its group, as events name them. */
+static uint32_t device_group_id(const struct vfio_device *dev)
+{
+	const struct plat_topology *t = platform_topology(dev->plat);
+
+	return t->groups[t->devices[dev->plat_index].group].id;
+}
+
+static uint32_t device_group_members(const struct vfio_device *dev)
+{
+	const struct plat_topology *t = platform_topology(dev->plat);
+	uint32_t n = 0;
+
+	for (uint32_t d = 0; d < t->nr_devices; d++)
+		n += t->devices[d].group == t->devices[dev->plat_index].group;
+	return n;
+}
+
+/* DEV_BIND / DEV_UNBIND of a software-table device (aux 1: emulated, an access object). */
+#define EMULATED_EVENT(name_, dev_, ctx_, rc_)                                                 \
+	IOASID_PROBE_NAMED(name_, (dev_)->name, .ctx = ref_ctx_event_id(ctx_),                 \
+			   .dev = (dev_)->plat_index + 1, .group = device_group_id(dev_),       \
+			   .obj = (dev_)->dev_id, .aux = 1, .result = (rc_),                   \
+			   .length = device_group_members(dev_),                                \
+			   .flags = (rc_) ? IOASID_EVF_REFUSED : 0)
+
 /* The reference leaves (and prints) the reason of a refused bind or attach. */
 static void report_bind_failure(struct vfio_device *dev, const char *what, int rc)
 {
@@ -204,10 +233,14 @@ int vfio_device_first_open(struct vfio_device *dev, struct ioasid_ctx *ctx, bool
 	uint32_t ioas_id;
 	int rc;
 
-	if (dev->sw_table)
+	if (dev->sw_table) {
 		rc = ref_access_create(ctx, &vfio_access_ops, dev, &dev->access, &dev->dev_id);
-	else
+		if (rc)
+			dev->dev_id = 0;
+		EMULATED_EVENT(dev_bind, dev, ctx, rc);
+	} else {
 		rc = ref_device_bind(ctx, dev->plat_index, &dev->idev, &dev->dev_id);
+	}
 	if (rc) {
 		report_bind_failure(dev, dev->sw_table ? "access creation" : "bind", rc);
 		dev->idev = NULL;
@@ -248,6 +281,7 @@ void vfio_device_last_close(struct vfio_device *dev)
 		dev->idev = NULL;
 	}
 	if (dev->access) {
+		EMULATED_EVENT(dev_unbind, dev, dev->ctx, 0);
 		ref_access_destroy(dev->access);
 		dev->access = NULL;
 	}
