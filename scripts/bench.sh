@@ -40,6 +40,20 @@ else
 	run "$build/bench/bench_ioas_map" --size 1G --backing 1g --repeats 7 --json
 fi
 run "$build/bench/bench_ioas_map" --small 20000 --repeats 7 --json
+{
+	echo
+	echo "### Tracing: per-event cost against a bare uprobe hit (same run), ring buffer, cost per operation"
+} >>"$out"
+if [ "$(id -u)" -eq 0 ]; then
+	run "$build/bench/bench_trace"
+else
+	echo "Tracing figures skipped: bench_trace needs root (BPF, uprobes)." | tee -a "$out"
+fi
+{
+	echo
+	echo "### Trace files: write and read throughput (5 M events)"
+} >>"$out"
+run "$build/bench/bench_trace_file"
 echo "<!-- results:end -->" >>"$out"
 
 # Replace the section between the markers (or append it).

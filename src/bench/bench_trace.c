@@ -392,8 +392,15 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.dropped);
 	}
 	ioasid_trace_close(t);
-	report_ratio("added_ns_counters_per_pair", op_cnt.med - op_off.med);
-	report_ratio("added_ns_events_per_pair", op_ev.med - op_off.med);
+	{
+		struct result add_cnt = { op_cnt.med - op_off.med, op_cnt.min - op_off.med,
+					  op_cnt.max - op_off.med };
+		struct result add_ev = { op_ev.med - op_off.med, op_ev.min - op_off.med,
+					 op_ev.max - op_off.med };
+
+		report("added_counters_per_pair", add_cnt, "ns/pair");
+		report("added_events_per_pair", add_ev, "ns/pair");
+	}
 	calls = saved;
 	return 0;
 }
