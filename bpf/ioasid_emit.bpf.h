@@ -11,7 +11,11 @@
  *              aggregates stay exact even when events are dropped.
  * Knobs (rodata, set before load): emit_events, emit_aggregates, wakeup_bytes, filter_tgids.
  *
- * Usage: e = ioasid_event_begin(&reserved); fill *e; ioasid_event_end(e, reserved).
+ * Usage: e = ioasid_event_begin(&reserved); fill *e; ioasid_event_end(e, reserved, source).
+ * `reserved` (is the record a ring-buffer slot?) is a __u64 pinned in a register by an empty
+ * asm: as a bool, clang may keep it in half a stack slot, a neighbouring 4-byte store makes the
+ * verifier forget it, and it then rejects bpf_ringbuf_submit() of the scratch record on the
+ * path it can no longer rule out.
  */
 #ifndef IOASID_EMIT_BPF_H
 #define IOASID_EMIT_BPF_H
@@ -67,6 +71,8 @@ struct {
 
 static const struct ioasid_agg_value ioasid_agg_zero;
 
+#define ioasid_reg_pin(x) asm volatile("" : "+r"(x))
+
 static __always_inline void ioasid_stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -111,20 +117,22 @@ static __always_inline bool ioasid_tgid_wanted(void)
 /* A record to fill: in the ring buffer (*reserved = true) or, when the ring buffer is full or
  * events are off, the per-CPU scratch record. NULL only if scratch is unavailable (never). The
  * caller fills the body; ioasid_event_end() fills the header. */
-static __always_inline struct ioasid_event *ioasid_event_begin(bool *reserved)
+static __always_inline struct ioasid_event *ioasid_event_begin(__u64 *reserved)
 {
 	struct ioasid_event *e = NULL;
 	__u32 zero = 0;
+	__u64 r = 0;
 
 	ioasid_stat_inc(IOASID_STAT_EMITTED);
-	*reserved = false;
 	if (emit_events) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (e)
-			*reserved = true;
+			r = 1;
 		else
 			ioasid_stat_inc(IOASID_STAT_DROPPED);
 	}
+	ioasid_reg_pin(r);
+	*reserved = r;
 	if (!e)
 		e = bpf_map_lookup_elem(&scratch, &zero);
 	return e;
@@ -146,11 +154,8 @@ static __always_inline void ioasid_aggregate(const struct ioasid_event *e)
 	key.domain = e->domain;
 	v = bpf_map_lookup_elem(&aggregates, &key);
 	if (!v) {
-		if (bpf_map_update_elem(&aggregates, &key, &ioasid_agg_zero, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&aggregates, &key)) {
-			ioasid_stat_inc(IOASID_STAT_AGG_FULL);
-			return;
-		}
+		/* EEXIST (another CPU inserted it meanwhile) is fine: look it up again. */
+		bpf_map_update_elem(&aggregates, &key, &ioasid_agg_zero, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&aggregates, &key);
 		if (!v) {
 			ioasid_stat_inc(IOASID_STAT_AGG_FULL);
@@ -176,7 +181,7 @@ static __always_inline void ioasid_aggregate(const struct ioasid_event *e)
 }
 
 /* Fill the header (source, version, seq, ts, pid, tid), aggregate, and hand the record out. */
-static __always_inline void ioasid_event_end(struct ioasid_event *e, bool reserved, __u8 source)
+static __always_inline void ioasid_event_end(struct ioasid_event *e, __u64 reserved, __u8 source)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 zero = 0;
@@ -191,6 +196,7 @@ static __always_inline void ioasid_event_end(struct ioasid_event *e, bool reserv
 	e->seq = s ? __sync_fetch_and_add(s, 1) + 1 : 0;
 	if (emit_aggregates)
 		ioasid_aggregate(e);
+	ioasid_reg_pin(reserved);
 	if (!reserved)
 		return;
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)

@@ -99,37 +99,20 @@ static __always_inline __u64 entry_latency(const struct ioasid_entry_val *v, boo
 
 /* ---- emitting ------------------------------------------------------------------------------ */
 
-/* Whether the record is a ring-buffer slot travels as a full 64-bit register value, pinned by
- * an empty asm: left to itself clang keeps the bool in half a stack slot, a neighbouring 4-byte
- * store makes the verifier forget it, and it then rejects bpf_ringbuf_submit() of the scratch
- * record on the path it can no longer rule out. */
-#define kevent_pin(x) asm volatile("" : "+r"(x))
-
 /* A zeroed record of `type` to fill, or NULL (process filtered out). */
 static __always_inline struct ioasid_event *kevent_begin(__u16 type, __u64 *reserved)
 {
 	struct ioasid_event *e;
-	bool rsv = false;
-	__u64 r;
 
 	*reserved = 0;
 	if (!ioasid_tgid_wanted())
 		return NULL;
-	e = ioasid_event_begin(&rsv);
-	r = rsv;
-	kevent_pin(r);
-	*reserved = r;
+	e = ioasid_event_begin(reserved);
 	if (!e)
 		return NULL;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = type;
 	return e;
-}
-
-static __always_inline void kevent_end(struct ioasid_event *e, __u64 reserved, __u8 source)
-{
-	kevent_pin(reserved);
-	ioasid_event_end(e, reserved != 0, source);
 }
 
 /* name and group of a device; an unreadable device flags the event instead. */
@@ -164,7 +147,7 @@ static __always_inline int handle_map(__u64 iova, __u64 paddr, __u64 size)
 	e->iova = iova;
 	e->length = size;
 	e->value = paddr;
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_TP);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_TP);
 	return 0;
 }
 
@@ -179,7 +162,7 @@ static __always_inline int handle_unmap(__u64 iova, __u64 size, __u64 unmapped)
 	e->iova = iova;
 	e->length = size;
 	e->value = unmapped;
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_TP);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_TP);
 	return 0;
 }
 
@@ -193,7 +176,7 @@ static __always_inline int handle_dev(__u16 type, __u64 dev)
 	if (!e)
 		return 0;
 	kevent_dev(e, dev);
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_TP);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_TP);
 	return 0;
 }
 
@@ -207,7 +190,7 @@ static __always_inline int handle_group_dev(__u16 type, __u64 group_id, __u64 de
 		return 0;
 	kevent_dev(e, dev);
 	e->group = (__u32)group_id;   /* the tracepoint's, not the device's (it may be leaving) */
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_TP);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_TP);
 	return 0;
 }
 
@@ -223,7 +206,7 @@ static __always_inline int handle_io_page_fault(__u64 dev, __u64 iova, __u64 fla
 	kevent_dev(e, dev);
 	e->iova = iova;
 	e->aux = (__u32)flags;
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_TP);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_TP);
 	return 0;
 }
 
@@ -242,7 +225,7 @@ static __always_inline int emit_iotlb_inv(__u8 source, __u32 reason, __u32 domai
 	e->pasid = pasid;
 	e->iova = iova;
 	e->length = length;
-	kevent_end(e, reserved, source);
+	ioasid_event_end(e, reserved, source);
 	return 0;
 }
 
@@ -272,117 +255,30 @@ static __always_inline int handle_cache_tag_flush_all(__u64 tag)
 			      IOASID_LENGTH_ALL);
 }
 
-/* ---- tp_btf --------------------------------------------------------------------------------- */
+/* ---- tracepoints: a tp_btf program and its raw_tp fallback, one body ---------------------- */
 
-SEC("?tp_btf/map")
-int BPF_PROG(ioasid_tp_map, __u64 iova, __u64 paddr, __u64 size)
-{
-	return handle_map(iova, paddr, size);
-}
+/* TP_TWINS(name, tracepoint, handler call, args...): ioasid_tp_<name> on tp_btf/<tracepoint>
+ * and ioasid_raw_<name> on raw_tp/<tracepoint>; the loader attaches one of the two. */
+#define TP_TWINS(name, tp, call, ...)                                                          \
+	SEC("?tp_btf/" tp)                                                                     \
+	int BPF_PROG(ioasid_tp_##name, __VA_ARGS__) { return call; }                          \
+	SEC("?raw_tp/" tp)                                                                     \
+	int BPF_PROG(ioasid_raw_##name, __VA_ARGS__) { return call; }
 
-SEC("?tp_btf/unmap")
-int BPF_PROG(ioasid_tp_unmap, __u64 iova, __u64 size, __u64 unmapped)
-{
-	return handle_unmap(iova, size, unmapped);
-}
-
-SEC("?tp_btf/attach_device_to_domain")
-int BPF_PROG(ioasid_tp_attach_dev, __u64 dev)
-{
-	return handle_dev(IOASID_EV_DEV_ATTACH, dev);
-}
-
-SEC("?tp_btf/detach_device_from_domain")
-int BPF_PROG(ioasid_tp_detach_dev, __u64 dev)
-{
-	return handle_dev(IOASID_EV_DEV_DETACH, dev);
-}
-
-SEC("?tp_btf/add_device_to_group")
-int BPF_PROG(ioasid_tp_group_add, __u64 group_id, __u64 dev)
-{
-	return handle_group_dev(IOASID_EV_GROUP_ADD_DEV, group_id, dev);
-}
-
-SEC("?tp_btf/remove_device_from_group")
-int BPF_PROG(ioasid_tp_group_del, __u64 group_id, __u64 dev)
-{
-	return handle_group_dev(IOASID_EV_GROUP_DEL_DEV, group_id, dev);
-}
-
-SEC("?tp_btf/io_page_fault")
-int BPF_PROG(ioasid_tp_io_fault, __u64 dev, __u64 iova, __u64 flags)
-{
-	return handle_io_page_fault(dev, iova, flags);
-}
-
-SEC("?tp_btf/cache_tag_flush_range")
-int BPF_PROG(ioasid_tp_ct_flush, __u64 tag, __u64 start, __u64 end)
-{
-	return handle_cache_tag_flush_range(tag, start, end);
-}
-
-SEC("?tp_btf/cache_tag_flush_all")
-int BPF_PROG(ioasid_tp_ct_flush_all, __u64 tag)
-{
-	return handle_cache_tag_flush_all(tag);
-}
-
-/* ---- raw_tp fallbacks ----------------------------------------------------------------------- */
-
-SEC("?raw_tp/map")
-int BPF_PROG(ioasid_raw_map, __u64 iova, __u64 paddr, __u64 size)
-{
-	return handle_map(iova, paddr, size);
-}
-
-SEC("?raw_tp/unmap")
-int BPF_PROG(ioasid_raw_unmap, __u64 iova, __u64 size, __u64 unmapped)
-{
-	return handle_unmap(iova, size, unmapped);
-}
-
-SEC("?raw_tp/attach_device_to_domain")
-int BPF_PROG(ioasid_raw_attach_dev, __u64 dev)
-{
-	return handle_dev(IOASID_EV_DEV_ATTACH, dev);
-}
-
-SEC("?raw_tp/detach_device_from_domain")
-int BPF_PROG(ioasid_raw_detach_dev, __u64 dev)
-{
-	return handle_dev(IOASID_EV_DEV_DETACH, dev);
-}
-
-SEC("?raw_tp/add_device_to_group")
-int BPF_PROG(ioasid_raw_group_add, __u64 group_id, __u64 dev)
-{
-	return handle_group_dev(IOASID_EV_GROUP_ADD_DEV, group_id, dev);
-}
-
-SEC("?raw_tp/remove_device_from_group")
-int BPF_PROG(ioasid_raw_group_del, __u64 group_id, __u64 dev)
-{
-	return handle_group_dev(IOASID_EV_GROUP_DEL_DEV, group_id, dev);
-}
-
-SEC("?raw_tp/io_page_fault")
-int BPF_PROG(ioasid_raw_io_fault, __u64 dev, __u64 iova, __u64 flags)
-{
-	return handle_io_page_fault(dev, iova, flags);
-}
-
-SEC("?raw_tp/cache_tag_flush_range")
-int BPF_PROG(ioasid_raw_ct_flush, __u64 tag, __u64 start, __u64 end)
-{
-	return handle_cache_tag_flush_range(tag, start, end);
-}
-
-SEC("?raw_tp/cache_tag_flush_all")
-int BPF_PROG(ioasid_raw_ct_flush_all, __u64 tag)
-{
-	return handle_cache_tag_flush_all(tag);
-}
+TP_TWINS(map, "map", handle_map(iova, paddr, size), __u64 iova, __u64 paddr, __u64 size)
+TP_TWINS(unmap, "unmap", handle_unmap(iova, size, unmapped), __u64 iova, __u64 size,
+	 __u64 unmapped)
+TP_TWINS(attach_dev, "attach_device_to_domain", handle_dev(IOASID_EV_DEV_ATTACH, dev), __u64 dev)
+TP_TWINS(detach_dev, "detach_device_from_domain", handle_dev(IOASID_EV_DEV_DETACH, dev), __u64 dev)
+TP_TWINS(group_add, "add_device_to_group",
+	 handle_group_dev(IOASID_EV_GROUP_ADD_DEV, group_id, dev), __u64 group_id, __u64 dev)
+TP_TWINS(group_del, "remove_device_from_group",
+	 handle_group_dev(IOASID_EV_GROUP_DEL_DEV, group_id, dev), __u64 group_id, __u64 dev)
+TP_TWINS(io_fault, "io_page_fault", handle_io_page_fault(dev, iova, flags), __u64 dev,
+	 __u64 iova, __u64 flags)
+TP_TWINS(ct_flush, "cache_tag_flush_range", handle_cache_tag_flush_range(tag, start, end),
+	 __u64 tag, __u64 start, __u64 end)
+TP_TWINS(ct_flush_all, "cache_tag_flush_all", handle_cache_tag_flush_all(tag), __u64 tag)
 
 /* ---- fentry/fexit: arguments by index ------------------------------------------------------- */
 
@@ -426,7 +322,7 @@ int ioasid_fexit_dev_bind(void *ctx)
 	kevent_result(e, IOASID_IS_ERR_VALUE(ret) ? (long)ret : 0);
 	if (!IOASID_IS_ERR_VALUE(ret))
 		e->obj = ioasid_read_u32(fn_arg(ctx, 2));
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -445,7 +341,7 @@ int ioasid_fentry_dev_unbind(void *ctx)
 	e->obj = ioasid_idev_id(idev);
 	kevent_dev(e, (__u64)ioasid_idev_dev(idev));
 	e->group = ioasid_idev_group_id(idev);
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -494,7 +390,7 @@ static __always_inline int dev_attach_exit(void *ctx, __u16 type, __u32 fn)
 	e->value = found ? ent.saved : 0;
 	e->latency_ns = entry_latency(&ent, found);
 	kevent_result(e, (int)fn_ret(ctx));
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -538,7 +434,7 @@ int ioasid_fentry_dev_detach(void *ctx)
 	kevent_dev(e, (__u64)ioasid_idev_dev(idev));
 	e->group = ioasid_idev_group_id(idev);
 	e->pasid = bpf_get_func_arg_cnt(ctx) >= 2 ? (__u32)fn_arg(ctx, 1) : 0;
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -562,7 +458,7 @@ int ioasid_fexit_dma_claim(void *ctx)
 	e->ctx = fn_arg(ctx, 1);
 	e->value = cnt;
 	kevent_result(e, (int)fn_ret(ctx));
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -581,7 +477,7 @@ int ioasid_fentry_dma_release(void *ctx)
 	ioasid_dev_group_owner((const struct device *)dev, &owner, &cnt);
 	e->ctx = owner;
 	e->value = cnt;
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -601,7 +497,7 @@ int ioasid_fexit_pasid_attach(void *ctx)
 	kevent_dev(e, fn_arg(ctx, 1));
 	e->pasid = (__u32)fn_arg(ctx, 2);
 	kevent_result(e, (int)fn_ret(ctx));
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -617,7 +513,7 @@ int ioasid_fentry_pasid_detach(void *ctx)
 		return 0;
 	kevent_dev(e, fn_arg(ctx, 1));
 	e->pasid = (__u32)fn_arg(ctx, 2);
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -651,7 +547,7 @@ int ioasid_fexit_iopt_map(void *ctx)
 	e->aux = (__u32)fn_arg(ctx, 5);
 	e->latency_ns = entry_latency(&ent, found);
 	kevent_result(e, (int)fn_ret(ctx));
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -682,7 +578,7 @@ int ioasid_fexit_iopt_unmap(void *ctx)
 	e->value = ioasid_read_ulong(fn_arg(ctx, 3));
 	e->latency_ns = entry_latency(&ent, found);
 	kevent_result(e, (int)fn_ret(ctx));
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -717,7 +613,7 @@ int ioasid_fexit_hwpt_alloc(void *ctx)
 	kevent_result(e, IOASID_IS_ERR_VALUE(ret) ? (long)ret : 0);
 	if (!IOASID_IS_ERR_VALUE(ret))
 		e->obj = ioasid_hwpt_paging_id(ret);
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 
@@ -755,7 +651,7 @@ int ioasid_fexit_vfio_bind(void *ctx)
 		e->obj = ioasid_vfio_df_devid(df);
 	}
 	e->latency_ns = entry_latency(&ent, found);
-	kevent_end(e, reserved, IOASID_SRC_KERNEL_FN);
+	ioasid_event_end(e, reserved, IOASID_SRC_KERNEL_FN);
 	return 0;
 }
 

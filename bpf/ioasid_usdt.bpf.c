@@ -25,7 +25,7 @@ int BPF_USDT(ioasid_usdt_event, void *record)
 {
 	__u16 type = (__u16)bpf_usdt_cookie(ctx);
 	struct ioasid_event *e;
-	bool reserved;
+	__u64 reserved;
 
 	if (!ioasid_tgid_wanted())
 		return 0;

@@ -2,9 +2,9 @@
  *
  * A test may skip only where BPF truly cannot load, must say why loudly, and must never skip
  * when CI=true (CI runs as root on a kernel that loads these programs: a failure there is a
- * real failure). bpf_test_require() checks what loading needs (CAP_BPF+CAP_PERFMON or root,
- * CAP_SYS_ADMIN for uprobes when `uprobes`), and either returns (go on), skips loudly, or —
- * under CI=true — fails the test with the reason. */
+ * real failure). bpf_test_require() asks the trace library's own pre-flight check (privileges
+ * for BPF, CAP_SYS_ADMIN for uprobes when `uprobes`, kernel BTF) and either returns (go on),
+ * skips loudly with the pre-flight's explanation, or — under CI=true — fails with it. */
 #ifndef IOASID_TESTS_BPF_TEST_H
 #define IOASID_TESTS_BPF_TEST_H
 
@@ -13,19 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/capability.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-static inline bool bpf_test_has_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = {};
-
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	return data[cap / 32].effective & (1u << (cap % 32));
-}
+#include "ioasid/trace.h"
 
 static inline bool bpf_test_in_ci(void)
 {
@@ -37,22 +26,22 @@ static inline bool bpf_test_in_ci(void)
 /* Returns if BPF can be used; otherwise skips loudly (or fails under CI=true). */
 #define bpf_test_require(uprobes)                                                              \
 	do {                                                                                   \
-		const char *why__ = NULL;                                                      \
-		if (!(bpf_test_has_cap(CAP_SYS_ADMIN) ||                                       \
-		      (bpf_test_has_cap(39 /* CAP_BPF */) &&                                  \
-		       bpf_test_has_cap(38 /* CAP_PERFMON */))))                              \
-			why__ = "needs root or CAP_BPF+CAP_PERFMON";                           \
-		else if ((uprobes) && !bpf_test_has_cap(CAP_SYS_ADMIN))                        \
-			why__ = "attaching uprobes (USDT) needs CAP_SYS_ADMIN";                \
-		else if (access("/sys/kernel/btf/vmlinux", R_OK))                              \
-			why__ = "no kernel BTF at /sys/kernel/btf/vmlinux";                    \
-		if (why__) {                                                                   \
+		char *why__ = NULL;                                                            \
+		size_t len__ = 0;                                                              \
+		FILE *f__ = open_memstream(&why__, &len__);                                    \
+		int problems__;                                                                \
+		cr_assert_not_null(f__);                                                       \
+		problems__ = ioasid_trace_preflight((uprobes) ? IOASID_TRACE_SELF              \
+							      : IOASID_TRACE_KERNEL, NULL, f__); \
+		fclose(f__);                                                                   \
+		if (problems__) {                                                              \
 			if (bpf_test_in_ci())                                                  \
-				cr_assert_fail("BPF test cannot run under CI=true: %s", why__);      \
+				cr_assert_fail("BPF test cannot run under CI=true: %s", why__); \
 			fprintf(stderr, "\n*** SKIPPED (BPF cannot load here): %s: %s ***\n\n", \
 				__func__, why__);                                              \
 			cr_skip_test("BPF cannot load here: %s", why__);                       \
 		}                                                                              \
+		free(why__);                                                                   \
 	} while (0)
 
 #endif

@@ -141,6 +141,29 @@ static inline int _ioas_copy(uint32_t dst, uint64_t *dst_iova, uint32_t src, uin
 	return rc;
 }
 
+/* ---- HWPT_ALLOC ---- */
+static inline int _hwpt_alloc(uint32_t dev, uint32_t pt, uint32_t flags, uint32_t type,
+			      const void *data, uint32_t len, uint32_t fault_id, uint32_t *out)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = dev, .pt_id = pt,
+		.data_type = type, .data_len = len, .data_uptr = (uintptr_t)data,
+		.fault_id = fault_id,
+	};
+	int rc = _ioctl(IOMMU_HWPT_ALLOC, &cmd);
+
+	if (!rc && out)
+		*out = cmd.out_hwpt_id;
+	return rc;
+}
+static inline uint32_t hwpt_alloc_ok(uint32_t dev, uint32_t pt, uint32_t flags)
+{
+	uint32_t id = 0;
+
+	assert_rc(0, _hwpt_alloc(dev, pt, flags, 0, NULL, 0, 0, &id));
+	return id;
+}
+
 /* ---- OPTION ---- */
 static inline int _option(uint32_t option_id, uint16_t op, uint32_t object_id, uint64_t *val)
 {

@@ -64,29 +64,6 @@ static uint32_t attach_ok(uint32_t dev, uint32_t pasid, uint32_t pt)
 	return pt;
 }
 
-static int _hwpt_alloc(uint32_t dev, uint32_t pt, uint32_t flags, uint32_t type, void *data,
-		       uint32_t len, uint32_t fault_id, uint32_t *out)
-{
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd), .flags = flags, .dev_id = dev, .pt_id = pt,
-		.data_type = type, .data_len = len, .data_uptr = (uintptr_t)data,
-		.fault_id = fault_id,
-	};
-	int rc = _ioctl(IOMMU_HWPT_ALLOC, &cmd);
-
-	if (!rc && out)
-		*out = cmd.out_hwpt_id;
-	return rc;
-}
-
-static uint32_t hwpt_alloc_ok(uint32_t dev, uint32_t pt, uint32_t flags)
-{
-	uint32_t id = 0;
-
-	assert_rc(0, _hwpt_alloc(dev, pt, flags, 0, NULL, 0, 0, &id));
-	return id;
-}
-
 static void *map_buffer(uint32_t ioas, uint64_t iova, size_t len)
 {
 	void *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -373,7 +350,7 @@ Test(device, pasid_dma_isolated_per_pasid)
 Test(device, hwpt_alloc_errnos)
 {
 	uint32_t ioas = ioas_alloc_ok(), dev = bind_ok(self, NVME), nic = bind_ok(self, NIC1);
-	uint32_t parent, plain, id;
+	uint32_t parent, plain, id = 0;
 	struct iommu_hwpt_alloc cmd = { .size = sizeof(cmd), .dev_id = dev, .pt_id = ioas,
 					.__reserved = 1 };
 	struct iommu_hwpt_vtd_s1 s1 = { .pgtbl_addr = 0x1000, .addr_width = 48 };

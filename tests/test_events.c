@@ -238,29 +238,6 @@ static void unbind_ok(uint32_t id)
 	assert_rc(0, ioasid_device_unbind(self, id));
 }
 
-static int _hwpt_alloc(uint32_t dev, uint32_t pt, uint32_t flags, uint32_t type,
-		       const void *data, uint32_t len, uint32_t fault_id, uint32_t *out)
-{
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd), .flags = flags, .dev_id = dev, .pt_id = pt,
-		.data_type = type, .data_len = len, .data_uptr = (uintptr_t)data,
-		.fault_id = fault_id,
-	};
-	int rc = _ioctl(IOMMU_HWPT_ALLOC, &cmd);
-
-	if (!rc && out)
-		*out = cmd.out_hwpt_id;
-	return rc;
-}
-
-static uint32_t hwpt_alloc_ok(uint32_t dev, uint32_t pt, uint32_t flags)
-{
-	uint32_t id = 0;
-
-	assert_rc(0, _hwpt_alloc(dev, pt, flags, 0, NULL, 0, 0, &id));
-	return id;
-}
-
 /* Page-aligned, zeroed, and mapped at a fixed IOVA. */
 static uint8_t *map_buffer(uint32_t ioas, uint64_t iova, size_t len)
 {

@@ -210,17 +210,6 @@ static int _pasid(uint32_t op, uint32_t stdev, uint32_t pasid, uint32_t pt)
 	return _test_cmd(&cmd);
 }
 
-static int _hwpt_alloc(uint32_t dev, uint32_t pt, uint32_t flags, uint32_t *out)
-{
-	struct iommu_hwpt_alloc cmd = { .size = sizeof(cmd), .flags = flags, .dev_id = dev,
-					.pt_id = pt };
-	int rc = _ioctl(IOMMU_HWPT_ALLOC, &cmd);
-
-	if (!rc)
-		*out = cmd.out_hwpt_id;
-	return rc;
-}
-
 /* ---- the command envelope ------------------------------------------------------------------------ */
 
 Test(selftest, abi_layout)
@@ -702,7 +691,7 @@ Test(selftest, dirty_needs_tracking)
 				     bitmap, &nr));
 	/* dirty tracking is off on the automatic domain */
 	assert_rc(-EINVAL, _dirty(hwpt, APERTURE, 64 * PAGE, PAGE, bitmap, &nr));
-	assert_rc(0, _hwpt_alloc(idev, ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &dirty_hwpt));
+	assert_rc(0, _hwpt_alloc(idev, ioas, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 0, NULL, 0, 0, &dirty_hwpt));
 	set.hwpt_id = dirty_hwpt;
 	assert_rc(0, _ioctl(IOMMU_HWPT_SET_DIRTY_TRACKING, &set));
 	assert_rc(0, _dirty(dirty_hwpt, APERTURE, 64 * PAGE, PAGE, bitmap, &nr));
@@ -745,7 +734,7 @@ Test(selftest, pasid_ops)
 	uint32_t ioas = ioas_alloc_ok(), stdev, hwpt, idev, pasid_hwpt;
 
 	assert_rc(0, _mock_domain_flags(ioas, MOCK_FLAGS_DEVICE_PASID, &stdev, &hwpt, &idev));
-	assert_rc(0, _hwpt_alloc(idev, ioas, IOMMU_HWPT_ALLOC_PASID, &pasid_hwpt));
+	assert_rc(0, _hwpt_alloc(idev, ioas, IOMMU_HWPT_ALLOC_PASID, 0, NULL, 0, 0, &pasid_hwpt));
 	assert_rc(-ENOENT, _pasid(IOMMU_TEST_OP_PASID_ATTACH, ioas, 100, pasid_hwpt));
 	assert_rc(0, _pasid(IOMMU_TEST_OP_PASID_CHECK_HWPT, stdev, 100, 0));
 	assert_rc(-EINVAL, _pasid(IOMMU_TEST_OP_PASID_CHECK_HWPT, stdev, 100, pasid_hwpt));

@@ -285,14 +285,19 @@ static int open_live(struct ioasid_trace *t)
 		}
 	}
 	for (int i = 0; i < t->nr_maps; i++) {
+		int err = 0;
+
 		if (t->maps[i].events_fd < 0)
 			continue;
-		if (!t->rb)
-			t->rb = ring_buffer__new(t->maps[i].events_fd, on_sample, t, NULL);
-		else if (ring_buffer__add(t->rb, t->maps[i].events_fd, on_sample, t))
-			errno = -errno;
 		if (!t->rb) {
-			rc = trace_error(errno, "ring buffer: %s", strerror(errno));
+			t->rb = ring_buffer__new(t->maps[i].events_fd, on_sample, t, NULL);
+			if (!t->rb)
+				err = errno;
+		} else {
+			err = -ring_buffer__add(t->rb, t->maps[i].events_fd, on_sample, t);
+		}
+		if (err) {
+			rc = trace_error(err, "ring buffer: %s", strerror(err));
 			goto fail;
 		}
 	}

@@ -38,6 +38,15 @@ struct usdt_backend {
 	size_t nr_links, cap_links;
 };
 
+/* Is `name` in the NUL-separated list names[0, used)? */
+static bool names_contain(const char *names, size_t used, const char *name)
+{
+	for (const char *p = names; p < names + used; p += strlen(p) + 1)
+		if (!strcmp(p, name))
+			return true;
+	return false;
+}
+
 /* The probe names of provider "ioasid" in one ELF file, as a NUL-separated list in names
  * (count returned), or -errno. */
 static int elf_ioasid_probes(const char *path, char *names, size_t namesz, size_t *used)
@@ -92,20 +101,8 @@ static int elf_ioasid_probes(const char *path, char *names, size_t namesz, size_
 			if (strcmp(prov, USDT_PROVIDER))
 				continue;
 			/* A probe may appear at several sites; keep each name once. */
-			{
-				const char *p = names;
-				bool seen = false;
-
-				while (p < names + *used) {
-					if (!strcmp(p, name)) {
-						seen = true;
-						break;
-					}
-					p += strlen(p) + 1;
-				}
-				if (seen)
-					continue;
-			}
+			if (names_contain(names, *used, name))
+				continue;
 			if (*used + strlen(name) + 1 > namesz) {
 				count = -E2BIG;
 				goto out;
