@@ -470,6 +470,12 @@ Test(events, map_into_a_domain_pins_maps_and_unmap_invalidates)
 	expect(acc, value, 16);
 	expect(acc, length, 16);
 	expect(acc, aux, account_mode());
+	if (account_mode() == 0) {      /* mode none: no limit applies, nothing charged */
+		expect(acc, iova, UINT64_MAX);
+		expect(acc, pt, 0);
+	} else {
+		expect(acc, pt, 16);
+	}
 	expect_ok(acc);
 	expect(dmap, ctx, 0);
 	expect(dmap, iommu, iommu);
@@ -519,6 +525,9 @@ Test(events, map_into_a_domain_pins_maps_and_unmap_invalidates)
 	cr_assert(inv->flags & IOASID_EVF_STRICT);
 	expect(acc, value, 0);
 	expect(acc, length, (uint64_t)-16);
+	expect(acc, pt, 0);
+	if (account_mode() == 0)
+		expect(acc, iova, UINT64_MAX);
 	expect(unmap, value, len);
 
 	/* MAP-2: DMA to the unmapped range faults, and no stale translation answers it */
@@ -712,12 +721,16 @@ Test(events, account_refused_over_rlimit)
 	ev = only(IOASID_EV_ACCOUNT);
 	expect(ev, aux, 1);             /* per-user account: RLIMIT_MODE 0 */
 	expect(ev, value, 4);
+	expect(ev, iova, 8);            /* RLIMIT_MEMLOCK in pages */
+	expect(ev, pt, 4);              /* charged to the user account after the change */
 	ev_reset();
 	ioas_map_fixed_err(ENOMEM, ioas, buf, 16 * PAGE, 0x200000);
 	ev = only(IOASID_EV_ACCOUNT);
 	expect_refused(ev, ENOMEM);
 	expect(ev, length, 16);
 	expect(ev, value, 4);           /* nothing charged */
+	expect(ev, iova, 8);
+	expect(ev, pt, 4);
 	ev = only(IOASID_EV_IOAS_MAP);
 	expect_refused(ev, ENOMEM);
 	expect(ev, value, 0);
@@ -859,6 +872,7 @@ Test(events, bind_refusals)
 	expect(ev, group, 12);
 	expect(ev, iommu, IOMMU_DMAR0);
 	expect(ev, obj, 0);
+	expect(ev, pt, DEV_BR_A + 1);   /* the blocker: 0000:02:02.0 on e1000e */
 	cr_assert_eq(count(IOASID_EV_GROUP_CLAIM), 0);
 	cr_assert_eq(count(IOASID_EV_OBJ_ALLOC), 0);
 
@@ -866,6 +880,7 @@ Test(events, bind_refusals)
 	ev = nth(IOASID_EV_DEV_BIND, 1);
 	expect_refused(ev, ENODEV);
 	expect(ev, dev, 0);
+	expect(ev, pt, 0);
 	expect_name(ev, "0000:ff:1f.7");
 
 	assert_rc(-EINVAL, ioasid_device_bind(self, "mdev0", &id));  /* software table */
@@ -876,6 +891,8 @@ Test(events, bind_refusals)
 	assert_rc(-EBUSY, ioasid_device_bind(self, GPU, &id));
 	expect_refused(nth(IOASID_EV_DEV_BIND, 4), EBUSY);
 	expect(nth(IOASID_EV_DEV_BIND, 4), dev, DEV_GPU);
+	expect(nth(IOASID_EV_DEV_BIND, 4), pt, 0);      /* not a group conflict */
+	expect(nth(IOASID_EV_DEV_BIND, 3), pt, 0);      /* a success */
 
 	assert_rc(0, ioasid_ctx_open(&other));
 	assert_rc(-EPERM, ioasid_device_bind(other, AUDIO, &id));    /* OWN-3 */
@@ -883,6 +900,7 @@ Test(events, bind_refusals)
 	expect_refused(ev, EPERM);
 	expect(ev, ctx, ref_ctx_event_id(other));
 	expect(ev, dev, DEV_AUDIO);
+	expect(ev, pt, DEV_GPU);        /* the sibling whose owner blocks the claim */
 	cr_assert_eq(count(IOASID_EV_DEV_BIND), 6, "one DEV_BIND per bind call");
 	cr_assert_eq(count(IOASID_EV_GROUP_CLAIM), 1);
 	ioasid_ctx_close(other);
@@ -1528,6 +1546,56 @@ static int find_exe_bias(struct dl_phdr_info *info, size_t size, void *data)
 	(void)data;
 	exe_bias = info->dlpi_addr;   /* the first object is the executable */
 	return 1;
+}
+
+Test(events, global_pasid_alloc_and_free)
+{
+	struct ioasid_ctx *other;
+	const struct ioasid_event *ev;
+	uint32_t dev, pasid = 0, p2 = 0;
+
+	dev = bind_ok(self, NVME);
+	ev_reset();
+	assert_rc(0, ioasid_global_pasid_alloc(self, dev, &pasid));
+	cr_assert_eq(pasid, 1);
+	ev = only(IOASID_EV_GPASID_ALLOC);
+	expect_ok(ev);
+	expect(ev, ctx, cookie);
+	expect(ev, pasid, 1);
+	expect(ev, dev, DEV_NVME);
+	expect_name(ev, NVME);
+	assert_rc(0, ioasid_global_pasid_alloc(self, 0, &p2));
+	ev = nth(IOASID_EV_GPASID_ALLOC, 1);
+	expect(ev, pasid, 2);
+	expect(ev, dev, 0);
+	expect_name(ev, "");
+	assert_rc(-ENOENT, ioasid_global_pasid_alloc(self, 77, &p2));
+	ev = nth(IOASID_EV_GPASID_ALLOC, 2);
+	expect_refused(ev, ENOENT);
+	expect(ev, pasid, 0);
+
+	ev_reset();
+	assert_rc(0, ioasid_ctx_open(&other));
+	assert_rc(-EPERM, ioasid_global_pasid_free(other, pasid));
+	ev = only(IOASID_EV_GPASID_FREE);
+	expect_refused(ev, EPERM);
+	expect(ev, ctx, ref_ctx_event_id(other));
+	expect(ev, pasid, 1);
+	assert_rc(0, ioasid_global_pasid_free(self, pasid));
+	ev = nth(IOASID_EV_GPASID_FREE, 1);
+	expect_ok(ev);
+	expect(ev, ctx, cookie);
+	expect(ev, pasid, 1);
+	/* the other context gets the value back first; its close frees it */
+	assert_rc(0, ioasid_global_pasid_alloc(other, 0, &pasid));
+	cr_assert_eq(pasid, 1);
+	ev_reset();
+	ioasid_ctx_close(other);
+	ev = only(IOASID_EV_GPASID_FREE);
+	expect_ok(ev);
+	expect(ev, pasid, 1);
+	cr_assert_lt(index_of(ev), index_of(only(IOASID_EV_CTX_CLOSE)));
+	assert_rc(0, ioasid_global_pasid_free(self, p2));
 }
 
 Test(events, usdt_sites_are_page_safe_5_byte_nops)

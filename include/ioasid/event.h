@@ -106,7 +106,9 @@ enum ioasid_obj_kind {
 	                                         "ownership); ctx dev name group obj=dev_id "      \
 	                                         "iommu value=its PASID width in bits (0: none) "  \
 	                                         "length=devices in its group (PAS-3) result "     \
-	                                         "(refusals too: obj 0); aux=0, or 1 for an "      \
+	                                         "(refusals too: obj 0, pt=the sibling device "    \
+	                                         "whose driver or owner blocks the group's claim, "\
+	                                         "0 none); aux=0, or 1 for an "                    \
 	                                         "emulated (software-table, mdev-like) device "    \
 	                                         "bound through VFIO as an access object: "        \
 	                                         "obj=access ID, iommu 0, no ownership claimed")   \
@@ -187,7 +189,11 @@ enum ioasid_obj_kind {
 	                                         "result (EBUSY: still in use)")                   \
 	X(ACCOUNT,         account,         25, "pinned-page accounting changed; ctx value=pages " \
 	                                         "now pinned by ctx length=delta pages (two's "    \
-	                                         "complement) aux=mode (0 none, 1 user, 2 mm) "    \
+	                                         "complement) iova=RLIMIT_MEMLOCK in pages that "  \
+	                                         "applied (UINT64_MAX: none; 0: not recorded) "    \
+	                                         "pt=pages charged to the account in this mode "   \
+	                                         "after the change (user or process; 0 mode none) "\
+	                                         "aux=mode (0 none, 1 user, 2 mm) "                \
 	                                         "result (-ENOMEM: over RLIMIT_MEMLOCK, nothing "  \
 	                                         "charged)")                                       \
 	X(GROUP_ADD_DEV,   group_add_dev,   26, "device joined an IOMMU group (kernel); group "    \
@@ -211,7 +217,14 @@ enum ioasid_obj_kind {
 	                                         "of the new set, iova length aux=its index "      \
 	                                         "value=ranges in the set (an empty set: one "     \
 	                                         "event, value 0); ctx obj=IOAS result (refusal: " \
-	                                         "one event, EADDRINUSE: a range is reserved)")
+	                                         "one event, EADDRINUSE: a range is reserved)")    \
+	X(GPASID_ALLOC,    gpasid_alloc,    31, "global PASID allocated (the kernel's "            \
+	                                         "iommu_alloc_global_pasid: ENQCMD / shared work " \
+	                                         "queues, one PASID for a context on every "       \
+	                                         "device); ctx pasid dev name (the device it is "  \
+	                                         "for, 0: none) result (refusal: pasid 0)")        \
+	X(GPASID_FREE,     gpasid_free,     32, "global PASID given back for reuse; ctx pasid "    \
+	                                         "result (refusal < 0: not this context's)")
 
 enum ioasid_event_type {
 	IOASID_EV_NONE = 0,

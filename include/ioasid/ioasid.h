@@ -44,6 +44,27 @@ IOASID_API int ioasid_ctx_ioctl(struct ioasid_ctx *ctx, unsigned long cmd, void 
 IOASID_API void ioasid_fail_nth_set(unsigned int nth);
 IOASID_API unsigned int ioasid_fail_nth_get(void);
 
+/* ---- bug injection (ioasid-check's acceptance tests; docs/CHECKING.md) ----------------------
+ * Named bugs, each real code in the reference's real path, off by default: "map-overlap",
+ * "unmap-skip-flush", ... (the list: ioasid_inject_names()). `list` is a comma-separated set of
+ * names ("" or NULL: none). The environment variable IOASID_INJECT=list applies the same at
+ * the first context open or platform load. Returns 0, or -EINVAL for an unknown name
+ * (ioasid_last_error() names it and lists the known ones). Process-wide. */
+IOASID_API int ioasid_inject_set(const char *list);
+/* The known bug names, comma-separated; and whether one is on. */
+IOASID_API const char *ioasid_inject_names(void);
+IOASID_API int ioasid_inject_enabled(const char *name);
+
+/* ---- global PASIDs (what a kernel driver gets from iommu_alloc_global_pasid) -----------------
+ * One PASID value for a context on every device (ENQCMD shared work queues need the same PASID
+ * on each device): allocated from the platform's global space, never handed out twice while
+ * owned, and its IOTLB and device-TLB entries are flushed (on each PASID detach) before it can
+ * be reused. `dev_id` (0: none) names the device it is for (its PASID width bounds the value).
+ * alloc: 0 and *pasid, -ENOSPC (space exhausted), -ENOENT (no such device); free: 0, -ENOENT
+ * (not allocated), -EPERM (another context's), -EBUSY (still attached to a device). */
+IOASID_API int ioasid_global_pasid_alloc(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t *pasid);
+IOASID_API int ioasid_global_pasid_free(struct ioasid_ctx *ctx, uint32_t pasid);
+
 /* ---- introspection for tests and tools ------------------------------------------------------ */
 
 struct ioasid_ctx_stats {

@@ -116,6 +116,13 @@ IOASID_API int ioasid_trace_aggregates(struct ioasid_trace *t, ioasid_trace_agg_
 IOASID_API int ioasid_trace_plan(struct ioasid_trace *t, const struct ioasid_trace_plan_item **items,
 				 size_t *count);
 
+/* The event types (bit 1 << type) this source can produce, for ioasid-check's "not checkable
+ * on this source": a reference source (PID, LAUNCH, SELF) every type the reference announces;
+ * KERNEL what its attached programs emit; FILE what the recorded source could produce (a
+ * kernel recording: the tracepoints' types only, since the file does not say which fentry
+ * programs were attached). 0, or -EINVAL. */
+IOASID_API int ioasid_trace_observable(struct ioasid_trace *t, uint64_t *types);
+
 /* LAUNCH: the command's pid, and its exit status once it is gone (-EBUSY while running). */
 IOASID_API pid_t ioasid_trace_child(struct ioasid_trace *t);
 IOASID_API int ioasid_trace_child_status(struct ioasid_trace *t, int *wstatus);

@@ -27,6 +27,7 @@
 
 #include "common/alloc.h"
 #include "common/compiler.h"
+#include "common/inject.h"
 #include "common/probe.h"
 
 #include <errno.h>
@@ -171,7 +172,9 @@ int mock_dev_set_domain(struct mock_dev *dev, uint32_t pasid, struct mock_domain
 	dev->nentries += (dom != NULL) - (old != NULL);
 	pthread_mutex_unlock(&dev->lock);
 
-	if (old)
+	if (old && !(pasid != MOCK_PASID_RID && !dom && inject_on(INJECT_PASID_DETACH_NO_FLUSH)))
+		/* (PAS-4 bug "pasid-detach-no-flush": clearing a PASID entry skips the flush of
+		 * that PASID's IOTLB entries: they outlive the detach and the PASID's reuse.) */
 		mock_domain_iotlb_invalidate_why(old, pasid, 0, UINT64_MAX, IOASID_INV_PASID_ENTRY);
 	if (dom)
 		mock_domain_iotlb_invalidate_why(dom, pasid, 0, UINT64_MAX, IOASID_INV_PASID_ENTRY);

@@ -175,6 +175,10 @@ const struct plat_topology *platform_topology(const struct platform *p);
 /* Ownership (see the rules above). `dev`/`group` are indexes. */
 int platform_device_claim_dma_owner(struct platform *p, uint32_t dev, uint64_t cookie,
 				    char *why, size_t whylen);
+/* The same; on a refusal *blocker = the device (index + 1) whose DMA-API driver or owner's
+ * claim blocks it, 0 for another cause (DEV_BIND's pt). */
+int platform_device_claim_dma_owner_blocker(struct platform *p, uint32_t dev, uint64_t cookie,
+					    uint32_t *blocker, char *why, size_t whylen);
 void platform_device_release_dma_owner(struct platform *p, uint32_t dev);
 /* Legacy VFIO group path (iommu_group_claim_dma_owner): -EPERM if owner_cnt != 0. */
 int platform_group_claim_dma_owner(struct platform *p, uint32_t group, uint64_t cookie,

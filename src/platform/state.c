@@ -50,6 +50,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/inject.h"
 #include "common/probe.h"
 #include "platform/platform.h"
 #include "platform/platform_ext.h"
@@ -797,6 +798,7 @@ int platform_default(struct platform **out)
 {
 	int rc;
 
+	inject_init_from_env();     /* IOASID_INJECT: at the first context open or platform load */
 	pthread_mutex_lock(&default_lock);
 	if (!default_platform && !default_error)
 		default_error = default_open(&default_platform);
@@ -940,34 +942,68 @@ static bool group_ok(const struct platform *p, uint32_t group, char *why, size_t
 	return false;
 }
 
+/* The first device of the group the user owner holds claims on, or -1. */
+static int group_claimed_device(const struct platform *p, uint32_t group)
+{
+	for (uint32_t d = 0; d < topo_of(p)->nr_devices; d++)
+		if (dev_in_group(p, d, group) && p->sh->devices[d].claims)
+			return (int)d;
+	return -1;
+}
+
 int platform_device_claim_dma_owner(struct platform *p, uint32_t dev, uint64_t cookie,
 				    char *why, size_t whylen)
 {
+	uint32_t blocker;
+
+	return platform_device_claim_dma_owner_blocker(p, dev, cookie, &blocker, why, whylen);
+}
+
+int platform_device_claim_dma_owner_blocker(struct platform *p, uint32_t dev, uint64_t cookie,
+					    uint32_t *blocker, char *why, size_t whylen)
+{
 	struct plat_proc me = self_proc();
 	struct plat_group_state *gs;
-	uint32_t group, cnt;
+	uint32_t group, users;
 	char who[128];
 	int rc, bad;
 
+	*blocker = 0;
 	rc = dev_lock(p, dev, why, whylen);
 	if (rc)
 		return rc;
 	group = topo_of(p)->devices[dev].group;
 	gs = &p->sh->groups[group];
 	bad = group_dma_api_device(p, group);
-	cnt = group_owner_cnt(p, group);
-	if (bad >= 0) {
+	/* owner_cnt without the DMA-API users: with none (bad < 0) it is the whole owner_cnt */
+	users = group_user_cnt(p, group);
+	if (bad >= 0 && !(users == 0 && inject_on(INJECT_CLAIM_IGNORES_DMA_API))) {
+		/* (GRP-1 bug "claim-ignores-dma-api": a group's first claim goes ahead although
+		 * a device of it is on a DMA-API driver; GROUP_CLAIM still says DMA_API.) */
 		say_dma_api_user(p, group, bad, why, whylen);
+		*blocker = (uint32_t)bad + 1;
 		rc = -EPERM;
-	} else if (cnt) {
+	} else if (users) {
 		if (gs->owner.pid && owner_is(&gs->owner, &me, cookie)) {
 			p->sh->devices[dev].claims++;
+		} else if (p->sh->devices[dev].claims && inject_on(INJECT_BIND_TWICE)) {
+			/* OWN-1 bug "bind-twice": this very device is already claimed by
+			 * another owner, and a second owner's claim on it is granted (counted,
+			 * so that the releases balance; the group keeps its first owner). */
+			p->sh->devices[dev].claims++;
+		} else if (!p->sh->devices[dev].claims && inject_on(INJECT_GROUP_TWO_OWNERS)) {
+			/* OWN-3 bug "group-two-owners": another device of the group is owned
+			 * by someone else, and this device's claim is granted to a second
+			 * owner (the group keeps its first owner: no GROUP_CLAIM). */
+			p->sh->devices[dev].claims++;
 		} else {
+			bad = group_claimed_device(p, group);
+			*blocker = bad >= 0 ? (uint32_t)bad + 1 : 0;
 			owner_describe(&gs->owner, who, sizeof(who));
 			say(why, whylen, "group %u (device %s): DMA is owned by %s (owner_cnt %u); "
 			    "every device of a group must be bound to the same context: close "
 			    "that one, or bind this device to it", group_id(p, group),
-			    dev_name(p, dev), who, cnt);
+			    dev_name(p, dev), who, group_owner_cnt(p, group));
 			rc = -EPERM;
 		}
 	} else {
@@ -1146,7 +1182,9 @@ int platform_driver_bind(struct platform *p, uint32_t dev, const char *driver, c
 		    dev_name(p, dev));
 		rc = -EBUSY;
 	} else if (driver_kind(p, drv) == PLAT_DRV_DMA_API && cnt &&
-		   (gs->owner.pid || gs->domain != PLAT_DOMAIN_DEFAULT || gs->pasid_cnt)) {
+		   (gs->owner.pid || gs->domain != PLAT_DOMAIN_DEFAULT || gs->pasid_cnt) &&
+		   /* GRP-2 bug "probe-claimed-group": the DMA-API driver binds anyway */
+		   !inject_on(INJECT_PROBE_CLAIMED_GROUP)) {
 		/* GRP-2: iommu_device_use_default_domain() on a claimed group. */
 		if (gs->owner.pid)
 			say(why, whylen, "device %s: group %u is owned by a user (pid %d, "
@@ -1298,8 +1336,9 @@ int platform_vfio_cdev_bind(struct platform *p, uint32_t dev, char *why, size_t 
 		    dev_name(p, dev), group_id(p, group), group_id(p, group),
 		    (int)gs->group_fd.pid);
 		rc = -EBUSY;
-	} else if (ds->cdev.pid) {
-		/* vfio_df_open(): only the group path may open a device twice. */
+	} else if (ds->cdev.pid && !inject_on(INJECT_BIND_TWICE)) {
+		/* vfio_df_open(): only the group path may open a device twice. (OWN-1 bug
+		 * "bind-twice": a second bind of the cdev goes ahead.) */
 		say(why, whylen, "device %s: already bound through /dev/vfio/devices/vfio%u "
 		    "(pid %d); a device cdev can be bound once at a time", dev_name(p, dev),
 		    t->devices[dev].vfio_index, (int)ds->cdev.pid);

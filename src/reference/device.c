@@ -35,6 +35,7 @@
  */
 #include "reference/ref_private.h"
 #include "reference/device.h"
+#include "common/inject.h"
 #include "platform/platform.h"
 
 #include <stdarg.h>
@@ -79,6 +80,8 @@ struct ref_device {
 	uint32_t nr_attached;           /* attachments (each holds one object user) */
 	uint32_t event_dev;             /* events: platform index + 1, or SELFTEST_EVENT_ID | RID */
 	uint32_t event_group;           /* events: the group ID, or SELFTEST_EVENT_ID | RID */
+	struct ref_hwpt *split_hwpt;    /* bug "group-split-domain" (GRP-3) only: the RID HWPT of
+					 * this device alone, outside its group's attachment */
 	char mock_name[16];             /* selftest mock device: "iommufd_mock<RID>" (the kernel's) */
 };
 
@@ -87,7 +90,7 @@ struct ref_device {
 
 /* ---- errors ------------------------------------------------------------------------------- */
 
-static __thread char last_error[256];
+static __thread char last_error[512];
 
 void ref_set_error(const char *fmt, ...)
 {
@@ -232,6 +235,24 @@ struct ref_hw_iommu *ref_device_hw(const struct ref_device *idev) { return idev-
 bool ref_device_dirty_capable(const struct ref_device *idev) { return idev->dirty_capable; }
 uint64_t ref_device_pgsize_bitmap(const struct ref_device *idev) { return idev->pgsize_bitmap; }
 void ref_device_put(struct ref_device *idev) { ref_put_object(idev->ctx, &idev->obj); }
+unsigned int ref_device_pasid_bits(const struct ref_device *idev) { return idev->pasid_bits; }
+
+bool ref_devs_pasid_attached(struct ioasid_ctx *ctx, uint32_t pasid)
+{
+	struct ref_dev_state *st = ctx->devs;
+	bool found = false;
+
+	if (!st)
+		return false;
+	pthread_mutex_lock(&st->lock);
+	for (struct ref_igroup *g = st->igroups; g && !found; g = g->next) {
+		struct ref_attach *a = attach_find(g, pasid);
+
+		found = a && a->nr_devs;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return found;
+}
 
 static const char *dev_name(const struct ref_device *idev)
 {
@@ -264,7 +285,7 @@ static void device_set_event_ident(struct ref_device *idev, uint32_t event_dev,
 
 /* DEV_BIND of a platform device by index (any index: refusals name what they can). */
 static void bind_event(struct ioasid_ctx *ctx, uint32_t plat_dev, const char *name,
-		       uint32_t dev_id, int rc)
+		       uint32_t dev_id, uint32_t blocker, int rc)
 {
 	const struct plat_topology *t = NULL;
 	const struct plat_group *pg = NULL;
@@ -281,7 +302,8 @@ static void bind_event(struct ioasid_ctx *ctx, uint32_t plat_dev, const char *na
 	IOASID_PROBE_NAMED(dev_bind, name, .ctx = ctx->cookie,
 			   .dev = pg ? plat_dev + 1 : 0, .group = pg ? pg->id : 0,
 			   .iommu = pg ? pg->iommu + 1 : 0, .obj = dev_id, .value = pasid_bits,
-			   .length = members, .result = rc, .flags = rc ? IOASID_EVF_REFUSED : 0);
+			   .length = members, .pt = rc ? blocker : 0, .result = rc,
+			   .flags = rc ? IOASID_EVF_REFUSED : 0);
 }
 
 /* ---- bind / unbind -------------------------------------------------------------------------- */
@@ -304,6 +326,10 @@ static int device_create(struct ioasid_ctx *ctx, struct ref_dev_state *st, int g
 	if (rc)
 		goto err_abort;
 	rc = mock_dev_create(idev->hw->hw, rid, pasid_bits, &idev->mdev);
+	if (rc == -EEXIST && inject_on(INJECT_BIND_TWICE))
+		/* OWN-1 bug "bind-twice" (consequence; the decision is the platform's claim): the
+		 * second binding of one device gets a context entry under an alias RID. */
+		rc = mock_dev_create(idev->hw->hw, rid | 0x8000u, pasid_bits, &idev->mdev);
 	if (rc)
 		goto err_hw;
 	idev->igroup = igroup_get(st, group_key);
@@ -326,7 +352,7 @@ err_abort:
 }
 
 static int device_bind(struct ioasid_ctx *ctx, uint32_t plat_dev, struct ref_device **out,
-		       uint32_t *out_dev_id)
+		       uint32_t *out_dev_id, uint32_t *blocker)
 {
 	const struct plat_topology *t;
 	const struct plat_device *pd;
@@ -368,7 +394,8 @@ static int device_bind(struct ioasid_ctx *ctx, uint32_t plat_dev, struct ref_dev
 	if (!st)
 		return -ENOMEM;
 
-	rc = platform_device_claim_dma_owner(p, plat_dev, ctx->cookie, why, sizeof(why));
+	rc = platform_device_claim_dma_owner_blocker(p, plat_dev, ctx->cookie, blocker, why,
+						     sizeof(why));
 	if (rc) {
 		ref_set_error("bind %s: %s", pd->name, why);
 		return rc;
@@ -396,10 +423,11 @@ static int device_bind(struct ioasid_ctx *ctx, uint32_t plat_dev, struct ref_dev
 int ref_device_bind(struct ioasid_ctx *ctx, uint32_t plat_dev, struct ref_device **out,
 		    uint32_t *out_dev_id)
 {
-	int rc = device_bind(ctx, plat_dev, out, out_dev_id);
+	uint32_t blocker = 0;
+	int rc = device_bind(ctx, plat_dev, out, out_dev_id, &blocker);
 
 	if (IOASID_PROBE_ON(dev_bind))
-		bind_event(ctx, plat_dev, NULL, rc ? 0 : *out_dev_id, rc);
+		bind_event(ctx, plat_dev, NULL, rc ? 0 : *out_dev_id, blocker, rc);
 	return rc;
 }
 
@@ -487,6 +515,8 @@ static int group_program(struct ref_igroup *g, uint32_t pasid, struct ref_hwpt *
 	for (d = g->members; d; d = d->member_next) {
 		if (pasid != REF_NO_PASID && (!d->pasid_bits || pasid >> d->pasid_bits))
 			continue;
+		if (pasid == REF_NO_PASID && d->split_hwpt)
+			continue;       /* GRP-3 bug: that device's RID has its own domain */
 		rc = mock_dev_set_domain(d->mdev, pasid, dom);
 		if (rc)
 			break;
@@ -495,6 +525,8 @@ static int group_program(struct ref_igroup *g, uint32_t pasid, struct ref_hwpt *
 		return 0;
 	for (struct ref_device *u = g->members; u != d; u = u->member_next) {
 		if (pasid != REF_NO_PASID && (!u->pasid_bits || pasid >> u->pasid_bits))
+			continue;
+		if (pasid == REF_NO_PASID && u->split_hwpt)
 			continue;
 		mock_dev_set_domain(u->mdev, pasid, old);
 	}
@@ -557,8 +589,13 @@ static int pasid_compat(struct ref_igroup *g, struct ref_hwpt *hwpt, uint32_t pa
 
 		if (!hwpt->pasid_compat)
 			return -EINVAL;
-		if (rid && rid->hwpt && !rid->hwpt->pasid_compat)
+		if (rid && rid->hwpt && !rid->hwpt->pasid_compat) {
+			if (inject_on(INJECT_PASID_RID_INCOMPATIBLE))
+				/* PAS-3 bug "pasid-rid-incompatible": the RID's domain is not
+				 * PASID-compatible, and the PASID attach goes ahead anyway. */
+				return 0;
 			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -619,6 +656,38 @@ static int hwpt_compatible(struct ref_device *idev, uint32_t pasid, struct ref_h
 	return 0;
 }
 
+/* An attachment's reference on its HWPT, in the HWPT's own context. A HWPT of another context
+ * (only with the "attach-foreign" bug) also keeps that context alive until the detach. */
+static void hwpt_hold(struct ref_device *idev, struct ref_hwpt *hwpt)
+{
+	ref_object_hold(hwpt->ctx, &hwpt->obj);
+	if (hwpt->ctx != idev->ctx)
+		ioasid_ctx_get(hwpt->ctx);
+}
+
+static void hwpt_put(struct ioasid_ctx *ctx, struct ref_hwpt *hwpt);
+
+/* GRP-3 bug "group-split-domain": idev's RID alone goes to hwpt, while the rest of its group
+ * stays on the group's attachment (st->lock held). Undone by hwpt_detach. */
+static int split_attach(struct ref_device *idev, struct ref_hwpt *hwpt)
+{
+	int rc;
+
+	if (ref_hwpt_is_paging(hwpt)) {
+		rc = resv_enforce(idev, container_of(hwpt, struct ref_hwpt_paging, common));
+		if (rc)
+			return rc;
+	}
+	rc = mock_dev_set_domain(idev->mdev, REF_NO_PASID, ref_hwpt_hw_domain(hwpt));
+	if (rc) {
+		resv_remove(idev, hwpt);
+		return rc;
+	}
+	idev->split_hwpt = hwpt;
+	hwpt_hold(idev, hwpt);
+	return 0;
+}
+
 /* Attach idev at pasid to hwpt (st->lock held). The kernel's iommufd_hw_pagetable_attach(). */
 static int hwpt_attach(struct ref_device *idev, uint32_t pasid, struct ref_hwpt *hwpt)
 {
@@ -637,8 +706,16 @@ static int hwpt_attach(struct ref_device *idev, uint32_t pasid, struct ref_hwpt 
 			      "IOMMU_HWPT_ALLOC_DIRTY_TRACKING", dev_name(idev), hwpt->obj.id);
 		return -EINVAL;
 	}
-	if (a && a->hwpt != hwpt)
+	if (pasid == REF_NO_PASID && idev->split_hwpt)
+		return -EBUSY;
+	if (a && a->hwpt != hwpt) {
+		if (pasid == REF_NO_PASID && !attach_has_dev(a, idev) &&
+		    inject_on(INJECT_GROUP_SPLIT_DOMAIN))
+			/* GRP-3 bug "group-split-domain": the group's RID is on another HWPT;
+			 * instead of EINVAL this device gets a domain of its own. */
+			return split_attach(idev, hwpt);
 		return -EINVAL;
+	}
 	if (a && attach_has_dev(a, idev))
 		return -EBUSY;
 	if (!a) {
@@ -673,7 +750,7 @@ static int hwpt_attach(struct ref_device *idev, uint32_t pasid, struct ref_hwpt 
 		}
 		platform_note(idev, pasid, hwpt, pasid != REF_NO_PASID, false);
 	}
-	ref_object_hold(idev->ctx, &hwpt->obj);
+	hwpt_hold(idev, hwpt);
 	return 0;
 
 err_resv:
@@ -692,6 +769,15 @@ static struct ref_hwpt *hwpt_detach(struct ref_device *idev, uint32_t pasid)
 	struct ref_attach *a = attach_find(g, pasid);
 	struct ref_hwpt *hwpt;
 
+	if (pasid == REF_NO_PASID && idev->split_hwpt) {
+		/* GRP-3 bug: back on the group's RID translation (blocked if none). */
+		hwpt = idev->split_hwpt;
+		idev->split_hwpt = NULL;
+		resv_remove(idev, hwpt);
+		mock_dev_set_domain(idev->mdev, REF_NO_PASID,
+				    a ? ref_hwpt_hw_domain(a->hwpt) : NULL);
+		return hwpt;
+	}
 	if (!a || !attach_has_dev(a, idev))
 		return NULL;
 	hwpt = a->hwpt;
@@ -720,7 +806,7 @@ static struct ref_hwpt *hwpt_replace(struct ref_device *idev, uint32_t pasid,
 	int rc;
 
 	*err = 0;
-	if (!a || !a->hwpt) {
+	if (!a || !a->hwpt || (pasid == REF_NO_PASID && idev->split_hwpt)) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -766,28 +852,48 @@ static struct ref_hwpt *hwpt_replace(struct ref_device *idev, uint32_t pasid,
 	/* Move the device references: +n on the new HWPT, -(n-1) on the old (the caller puts the
 	 * last one, which may destroy an automatic domain). */
 	for (i = 0; i < a->nr_devs; i++)
-		ref_object_hold(idev->ctx, &hwpt->obj);
+		hwpt_hold(idev, hwpt);
 	for (i = 1; i < a->nr_devs; i++)
-		ref_object_release(idev->ctx, &old->obj);
+		hwpt_put(idev->ctx, old);      /* not the last reference: nothing is destroyed */
 	return old;
 }
 
-/* Drop an attachment's reference on a HWPT; an automatic domain dies with its last user. */
+/* Drop an attachment's reference on a HWPT (ctx: the device's context); an automatic domain
+ * dies with its last user. */
 static void hwpt_put(struct ioasid_ctx *ctx, struct ref_hwpt *hwpt)
 {
+	struct ioasid_ctx *owner = hwpt->ctx;
+
 	if (hwpt->obj.type == REF_OBJ_HWPT_PAGING &&
 	    container_of(hwpt, struct ref_hwpt_paging, common)->auto_domain)
-		ref_object_put_and_try_destroy(ctx, &hwpt->obj);
+		ref_object_put_and_try_destroy(owner, &hwpt->obj);
 	else
-		ref_object_release(ctx, &hwpt->obj);
+		ref_object_release(owner, &hwpt->obj);
+	if (owner != ctx)
+		ioasid_ctx_put(owner);     /* attach-foreign: see hwpt_hold */
 }
 
 typedef struct ref_hwpt *(*attach_fn)(struct ref_device *idev, uint32_t pasid,
 				       struct ref_hwpt *hwpt, int *err);
 
+/* This thread's last do_attach was turned into a replace (the PAS-2 bug): the attachment count
+ * and the device reference of ref_device_attach must not grow. */
+static __thread bool attach_was_replace;
+
 static struct ref_hwpt *do_attach(struct ref_device *idev, uint32_t pasid, struct ref_hwpt *hwpt,
 				  int *err)
 {
+	struct ref_attach *a = attach_find(idev->igroup, pasid);
+
+	if (pasid != REF_NO_PASID && a && attach_has_dev(a, idev) &&
+	    inject_on(INJECT_PASID_DOUBLE_ATTACH)) {
+		/* PAS-2 bug "pasid-double-attach": attaching an attached (device, PASID) replaces
+		 * its domain (announced as DEV_ATTACH) instead of EBUSY / EINVAL. */
+		struct ref_hwpt *old = hwpt_replace(idev, pasid, hwpt, err);
+
+		attach_was_replace = !*err;
+		return old;
+	}
 	*err = hwpt_attach(idev, pasid, hwpt);
 	return NULL;
 }
@@ -795,7 +901,8 @@ static struct ref_hwpt *do_attach(struct ref_device *idev, uint32_t pasid, struc
 /* The kernel's iommufd_device_auto_get_domain(): reuse a compatible automatic domain of the
  * IOAS, else make one. *attached: the HWPT now attached (on success). */
 static struct ref_hwpt *auto_get_domain(struct ref_device *idev, uint32_t pasid,
-					struct ref_ioas *ioas, uint32_t *pt_id, attach_fn fn,
+					struct ref_ioas *ioas, struct ioasid_ctx *ioas_ctx,
+					uint32_t *pt_id, attach_fn fn,
 					struct ref_hwpt **attached, int *err)
 {
 	struct ref_hwpt_paging *hp;
@@ -820,20 +927,22 @@ static struct ref_hwpt *auto_get_domain(struct ref_device *idev, uint32_t pasid,
 		}
 		return destroy;
 	}
-	*err = ref_hwpt_paging_alloc(idev->ctx, ioas, idev->hw, idev->dirty_capable,
+	/* The automatic domain belongs to the IOAS's context (another one only with the
+	 * attach-foreign bug). */
+	*err = ref_hwpt_paging_alloc(ioas_ctx, ioas, idev->hw, idev->dirty_capable,
 				     idev->pgsize_bitmap, 0, &hp);
 	if (*err)
 		return NULL;
 	destroy = fn(idev, pasid, &hp->common, err);
 	if (*err) {
-		ref_object_abort_and_destroy(idev->ctx, &hp->common.obj);
+		ref_object_abort_and_destroy(ioas_ctx, &hp->common.obj);
 		return NULL;
 	}
 	hp->auto_domain = true;
 	*pt_id = hp->common.obj.id;
 	*attached = &hp->common;
 	ref_hwpt_announce(&hp->common);
-	ref_object_finalize(idev->ctx, &hp->common.obj);
+	ref_object_finalize(ioas_ctx, &hp->common.obj);
 	return destroy;
 }
 
@@ -861,9 +970,11 @@ static int change_pt(struct ref_device *idev, uint32_t pasid, uint32_t *pt_id, a
 	struct ref_dev_state *st = ctx->devs;
 	const uint32_t requested = *pt_id;
 	struct ref_hwpt *destroy = NULL, *attached = NULL;
+	struct ioasid_ctx *pt_ctx = ctx;
 	struct ref_object *pt;
 	int rc = 0;
 
+	attach_was_replace = false;
 	if (pasid != REF_NO_PASID) {
 		if (!idev->pasid_bits) {
 			ref_set_error("attach %s pasid %u: the device is not PASID-capable; attach "
@@ -871,7 +982,10 @@ static int change_pt(struct ref_device *idev, uint32_t pasid, uint32_t *pt_id, a
 			rc = -EINVAL;
 			goto out;
 		}
-		if (pasid >> idev->pasid_bits) {
+		if ((pasid >> idev->pasid_bits) &&
+		    /* PAS-1 bug "pasid-width-off-by-one": the bound check lets 1 << width by
+		     * (the PASID table has no entry for it: nothing is programmed). */
+		    !(pasid == 1u << idev->pasid_bits && inject_on(INJECT_PASID_WIDTH_OFF_BY_ONE))) {
 			ref_set_error("attach %s pasid %u: beyond the device's %u-bit PASID width "
 				      "(max %u)", dev_name(idev), pasid, idev->pasid_bits,
 				      (1u << idev->pasid_bits) - 1);
@@ -880,9 +994,20 @@ static int change_pt(struct ref_device *idev, uint32_t pasid, uint32_t *pt_id, a
 		}
 	}
 	pt = ref_get_object(ctx, *pt_id, REF_OBJ_ANY, &rc);
+	if (!pt && inject_on(INJECT_ATTACH_FOREIGN))
+		/* OWN-2 bug "attach-foreign": an ID this context does not have is looked up in
+		 * the other contexts of the process (one global ID namespace), and the device is
+		 * attached to that context's IOAS or HWPT. */
+		pt = ref_get_object_foreign(ctx, *pt_id, &pt_ctx, &rc);
 	if (!pt)
 		goto out;
 	pthread_mutex_lock(&st->lock);
+	if (pt_ctx != ctx && ref_devs_lock(pt_ctx)) {
+		rc = -ENOMEM;
+		pthread_mutex_unlock(&st->lock);
+		ref_put_object(pt_ctx, pt);
+		goto out;
+	}
 	switch (pt->type) {
 	case REF_OBJ_HWPT_PAGING:
 	case REF_OBJ_HWPT_NESTED:
@@ -892,16 +1017,18 @@ static int change_pt(struct ref_device *idev, uint32_t pasid, uint32_t *pt_id, a
 		break;
 	case REF_OBJ_IOAS:
 		destroy = auto_get_domain(idev, pasid, container_of(pt, struct ref_ioas, obj),
-					  pt_id, fn, &attached, &rc);
+					  pt_ctx, pt_id, fn, &attached, &rc);
 		break;
 	default:
 		rc = -EINVAL;
 		break;
 	}
+	if (pt_ctx != ctx)
+		ref_devs_unlock(pt_ctx);
 	pthread_mutex_unlock(&st->lock);
 	/* before the old HWPT is put: that may destroy it (an automatic domain) */
 	change_event(idev, pasid, requested, attached, destroy, fn == hwpt_replace, rc);
-	ref_put_object(ctx, pt);
+	ref_put_object(pt_ctx, pt);
 	if (destroy)
 		hwpt_put(ctx, destroy);
 	return rc;
@@ -914,7 +1041,7 @@ int ref_device_attach(struct ref_device *idev, uint32_t pasid, uint32_t *pt_id)
 {
 	int rc = change_pt(idev, pasid, pt_id, do_attach);
 
-	if (!rc) {
+	if (!rc && !attach_was_replace) {
 		idev->nr_attached++;
 		ref_object_hold(idev->ctx, &idev->obj); /* catches a destroy while attached */
 	}
@@ -953,7 +1080,9 @@ uint32_t ref_device_attached_hwpt(struct ref_device *idev, uint32_t pasid)
 
 	pthread_mutex_lock(&st->lock);
 	a = attach_find(idev->igroup, pasid);
-	if (a && attach_has_dev(a, idev))
+	if (pasid == REF_NO_PASID && idev->split_hwpt)
+		id = idev->split_hwpt->obj.id;
+	else if (a && attach_has_dev(a, idev))
 		id = a->hwpt->obj.id;
 	pthread_mutex_unlock(&st->lock);
 	return id;
@@ -970,7 +1099,9 @@ void ref_device_unbind(struct ref_device *idev)
 		uint32_t pasid = UINT32_MAX;
 
 		pthread_mutex_lock(&st->lock);
-		for (uint32_t i = 0; i < idev->igroup->nr_attaches; i++)
+		if (idev->split_hwpt)
+			pasid = REF_NO_PASID;
+		for (uint32_t i = 0; pasid == UINT32_MAX && i < idev->igroup->nr_attaches; i++)
 			if (attach_has_dev(&idev->igroup->attaches[i], idev)) {
 				pasid = idev->igroup->attaches[i].pasid;
 				break;
@@ -1170,7 +1301,7 @@ int ioasid_device_bind(struct ioasid_ctx *ctx, const char *name, uint32_t *dev_i
 	rc = platform_default(&p);
 	if (rc) {
 		if (IOASID_PROBE_ON(dev_bind))
-			bind_event(ctx, UINT32_MAX, name, 0, rc);
+			bind_event(ctx, UINT32_MAX, name, 0, 0, rc);
 		return rc;
 	}
 	idx = plat_topology_find_device(platform_topology(p), name);
@@ -1178,7 +1309,7 @@ int ioasid_device_bind(struct ioasid_ctx *ctx, const char *name, uint32_t *dev_i
 		ref_set_error("device %s: not on this platform (%s); see ioasid-platform show",
 			      name, platform_topology(p)->source);
 		if (IOASID_PROBE_ON(dev_bind))
-			bind_event(ctx, UINT32_MAX, name, 0, -ENODEV);
+			bind_event(ctx, UINT32_MAX, name, 0, 0, -ENODEV);
 		return -ENODEV;
 	}
 	if (ctx->devs) {
@@ -1194,7 +1325,7 @@ int ioasid_device_bind(struct ioasid_ctx *ctx, const char *name, uint32_t *dev_i
 		if (dup) {
 			ref_set_error("device %s: already bound to this context", name);
 			if (IOASID_PROBE_ON(dev_bind))
-				bind_event(ctx, (uint32_t)idx, name, 0, -EBUSY);
+				bind_event(ctx, (uint32_t)idx, name, 0, 0, -EBUSY);
 			return -EBUSY;
 		}
 	}

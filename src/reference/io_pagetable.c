@@ -12,6 +12,7 @@
  * (iopt_access_notify_unmap, without iopt->lock) and fails with EBUSY if pins survive that.
  */
 #include "reference/ref_private.h"
+#include "common/inject.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -160,7 +161,10 @@ static int iopt_check_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t le
 		return -EOVERFLOW;
 	if (itree_iter_first(&iopt->reserved_itree, iova, last))
 		return -EINVAL;
-	if (itree_iter_first(&iopt->area_itree, iova, last))
+	if (itree_iter_first(&iopt->area_itree, iova, last) &&
+	    /* MAP-1 bug "map-overlap": a fixed IOVA over mapped areas is not refused; the
+	     * interval tree takes the overlapping area. */
+	    !inject_on(INJECT_MAP_OVERLAP))
 		return -EEXIST;
 	return 0;
 }
@@ -213,11 +217,25 @@ err_unmap:
 	return rc;
 }
 
-static void iopt_area_unfill_domains(struct io_pagetable *iopt, struct iopt_area *area)
+/* Take the area out of every domain and unpin it. `unmap`: for a user's unmap (IOAS_UNMAP,
+ * VFIO UNMAP_DMA), where the injected MAP-2 / MAP-3 bugs live; false for the undo of a map. */
+static void iopt_area_unfill_domains(struct io_pagetable *iopt, struct iopt_area *area,
+				     bool unmap)
 {
-	for (uint32_t i = 0; i != iopt->nr_domains; i++)
+	for (uint32_t i = 0; i != iopt->nr_domains; i++) {
+		if (unmap && inject_on(INJECT_UNMAP_SKIP_FLUSH)) {
+			/* MAP-2 bug "unmap-skip-flush": the range leaves the page table (one
+			 * DOMAIN_UNMAP) but the IOTLB is not synced: no IOTLB_INV, and cached
+			 * translations of the range stay hittable. */
+			mock_domain_unmap(iopt->domains[i], iopt_area_iova(area),
+					  iopt_area_length(area), NULL);
+			continue;
+		}
 		area_unmap_domain(area, iopt->domains[i]);
-	ref_pages_unpin_area(area);
+	}
+	/* MAP-3 bug "unmap-leak-pins": the pins go, their accounting stays charged (no ACCOUNT;
+	 * the context's pinned pages and the memlock account never come back down). */
+	ref_pages_unpin_area_account(area, !(unmap && inject_on(INJECT_UNMAP_LEAK_PINS)));
 }
 
 /* The address used to pick an IOVA alignment for these pages. */
@@ -306,7 +324,7 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_list *list, uint
 
 out_unfill:
 	while (filled--)
-		iopt_area_unfill_domains(iopt, list->elms[filled].area);
+		iopt_area_unfill_domains(iopt, list->elms[filled].area, false);
 out_unlock:
 	/* Take back every area inserted so far; the pages references stay with the list. */
 	for (i = 0; i != list->nr; i++) {
@@ -483,7 +501,7 @@ again:
 			iopt_access_notify_unmap(iopt, area_first, area_last - area_first + 1);
 			goto again;
 		}
-		iopt_area_unfill_domains(iopt, area);
+		iopt_area_unfill_domains(iopt, area, true);
 		itree_remove(&iopt->area_itree, &area->node);
 		ioasid_free(area);
 		ref_pages_put(pages);

@@ -187,6 +187,9 @@ void ref_pages_put(struct ref_pages *pages);
  * NULL) is increased by the pages newly charged (not pinned by another area before). */
 int ref_pages_pin_area(struct iopt_area *area, uint64_t *charged);
 void ref_pages_unpin_area(struct iopt_area *area);
+/* The same; uncharge false leaves the pages charged to their account and context (only the
+ * "unmap-leak-pins" bug, MAP-3: the pins go, the accounting does not). */
+void ref_pages_unpin_area_account(struct iopt_area *area, bool uncharge);
 /* Host address of the area's first byte; valid while the area is pinned. */
 uint64_t ref_area_host_addr(const struct iopt_area *area);
 

@@ -18,6 +18,7 @@
  */
 #include "reference/ref_private.h"
 #include "reference/device.h"
+#include "common/inject.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,10 +148,22 @@ struct ref_object *ref_get_object(struct ioasid_ctx *ctx, uint32_t id, enum ref_
 	return obj;
 }
 
+/* The last user of an orphaned object (bug "destroy-in-use") is gone: destroy and free it
+ * (ctx->lock held on entry, dropped). Its OBJ_DESTROY was raised when it was unpublished. */
+static void orphan_free_locked(struct ioasid_ctx *ctx, struct ref_object *obj)
+{
+	pthread_mutex_unlock(&ctx->lock);
+	ref_object_ops[obj->type].destroy(obj);
+	ioasid_free(obj);
+}
+
 void ref_put_object(struct ioasid_ctx *ctx, struct ref_object *obj)
 {
 	pthread_mutex_lock(&ctx->lock);
-	obj->users--;
+	if (--obj->users == 0 && obj->orphaned) {
+		orphan_free_locked(ctx, obj);
+		return;
+	}
 	pthread_mutex_unlock(&ctx->lock);
 }
 
@@ -182,7 +195,12 @@ static void remove_and_destroy_locked(struct ioasid_ctx *ctx, struct ref_object 
 void ref_object_put_and_try_destroy(struct ioasid_ctx *ctx, struct ref_object *obj)
 {
 	pthread_mutex_lock(&ctx->lock);
-	if (--obj->users != 1 || obj->id >= ctx->nr_slots || ctx->objs[obj->id] != obj) {
+	if (--obj->users == 0 && obj->orphaned) {
+		orphan_free_locked(ctx, obj);
+		return;
+	}
+	if (obj->users != 1 || obj->orphaned || obj->id >= ctx->nr_slots ||
+	    ctx->objs[obj->id] != obj) {
 		pthread_mutex_unlock(&ctx->lock);
 		return;
 	}
@@ -214,6 +232,21 @@ static int ref_object_remove(struct ioasid_ctx *ctx, uint32_t id)
 		return -ENOENT;
 	}
 	obj = ctx->objs[id];
+	if (obj->users != 1 &&
+	    (obj->type == REF_OBJ_IOAS || obj->type == REF_OBJ_HWPT_PAGING ||
+	     obj->type == REF_OBJ_HWPT_NESTED) &&
+	    inject_on(INJECT_DESTROY_IN_USE)) {
+		/* OWN-4 bug "destroy-in-use": unpublish an IOAS/HWPT that is still used (a HWPT
+		 * over it, an attachment, a nested child) instead of EBUSY. The table's reference
+		 * goes; the users keep the object alive and the last one frees it (ref_put_object,
+		 * ref_object_put_and_try_destroy), so nothing leaks and nothing is freed early. */
+		obj->orphaned = true;
+		obj->users--;
+		table_release_id(ctx, id);
+		IOASID_PROBE(obj_destroy, .ctx = ctx->cookie, .obj = id, .aux = obj->type);
+		pthread_mutex_unlock(&ctx->lock);
+		return 0;
+	}
 	if (obj->users != 1) {
 		/* under the lock: once it drops, obj may go */
 		IOASID_PROBE(obj_destroy, .ctx = ctx->cookie, .obj = id, .aux = obj->type,
@@ -226,6 +259,55 @@ static int ref_object_remove(struct ioasid_ctx *ctx, uint32_t id)
 }
 
 /* ---- contexts --------------------------------------------------------------------------- */
+
+/* Every live context of the process. Consulted only by the "attach-foreign" bug (OWN-2), which
+ * models a kernel whose object IDs were one global namespace. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ioasid_ctx *live_ctxs;
+
+static void live_add(struct ioasid_ctx *ctx)
+{
+	pthread_mutex_lock(&live_lock);
+	ctx->live_next = live_ctxs;
+	live_ctxs = ctx;
+	pthread_mutex_unlock(&live_lock);
+}
+
+static void live_del(struct ioasid_ctx *ctx)
+{
+	pthread_mutex_lock(&live_lock);
+	for (struct ioasid_ctx **pp = &live_ctxs; *pp; pp = &(*pp)->live_next)
+		if (*pp == ctx) {
+			*pp = ctx->live_next;
+			break;
+		}
+	pthread_mutex_unlock(&live_lock);
+}
+
+struct ref_object *ref_get_object_foreign(struct ioasid_ctx *ctx, uint32_t id,
+					  struct ioasid_ctx **owner, int *err)
+{
+	struct ref_object *obj = NULL;
+
+	pthread_mutex_lock(&live_lock);
+	for (struct ioasid_ctx *c = live_ctxs; c && !obj; c = c->live_next) {
+		if (c == ctx)
+			continue;
+		pthread_mutex_lock(&c->lock);
+		if (id < c->nr_slots && c->objs[id] && c->objs[id] != REF_OBJ_RESERVED &&
+		    (c->objs[id]->type == REF_OBJ_IOAS || c->objs[id]->type == REF_OBJ_HWPT_PAGING ||
+		     c->objs[id]->type == REF_OBJ_HWPT_NESTED)) {
+			obj = c->objs[id];
+			obj->users++;
+			*owner = c;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&live_lock);
+	if (!obj)
+		*err = -ENOENT;
+	return obj;
+}
 
 static void ctx_arm_fail_nth_from_env(void)
 {
@@ -252,6 +334,7 @@ int ioasid_ctx_open(struct ioasid_ctx **out)
 	struct ioasid_ctx *ctx;
 
 	ctx_arm_fail_nth_from_env();
+	inject_init_from_env();
 	ctx = ioasid_zalloc(sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
@@ -264,6 +347,7 @@ int ioasid_ctx_open(struct ioasid_ctx **out)
 
 		ctx->cookie = __atomic_add_fetch(&next_cookie, 1, __ATOMIC_RELAXED);
 	}
+	live_add(ctx);
 	IOASID_PROBE(ctx_open, .ctx = ctx->cookie);
 	*out = ctx;
 	return 0;
@@ -298,6 +382,8 @@ static void ctx_teardown(struct ioasid_ctx *ctx)
 {
 	bool progress = true;
 
+	live_del(ctx);
+	ref_gpasid_release(ctx);
 	ref_test_domains_release(ctx);
 	ref_vfio_compat_release(ctx);
 	ref_selftest_release(ctx);

@@ -16,7 +16,9 @@
  * per-user account also sees other processes of the user, its per-mm one also mlock()ed memory.
  *
  * Every change of a context's pinned pages raises one ACCOUNT event (value: the context's pinned
- * pages after it, length: the signed delta, aux: the pages' account mode); a charge refused by
+ * pages after it, length: the signed delta, aux: the pages' account mode, iova: the
+ * RLIMIT_MEMLOCK in pages that applied — UINT64_MAX when unlimited or in mode NONE — and pt: the
+ * pages charged to that mode's account after the change, 0 in mode NONE); a charge refused by
  * RLIMIT_MEMLOCK raises one with result -ENOMEM and nothing charged.
  *
  * Locking: pages->lock protects pin_tree/npinned/file_map; refs is atomic; the accounts are
@@ -70,7 +72,7 @@ static uint64_t *account_counter(int mode)
 
 static int account_charge(struct ref_pages *pages, uint64_t npages)
 {
-	uint64_t *counter, cur, next, limit, now;
+	uint64_t *counter, cur, next = 0, limit = UINT64_MAX, now;
 
 	if (!npages)
 		return 0;
@@ -84,6 +86,7 @@ static int account_charge(struct ref_pages *pages, uint64_t npages)
 					     .value = __atomic_load_n(&pages->ctx->pinned_pages,
 								      __ATOMIC_RELAXED),
 					     .length = npages, .aux = (uint32_t)pages->account_mode,
+					     .iova = limit, .pt = (uint32_t)cur,
 					     .result = -ENOMEM, .flags = IOASID_EVF_REFUSED);
 				return -ENOMEM;
 			}
@@ -93,22 +96,26 @@ static int account_charge(struct ref_pages *pages, uint64_t npages)
 	__atomic_add_fetch(&account_pinned_pages, npages, __ATOMIC_RELAXED);
 	now = __atomic_add_fetch(&pages->ctx->pinned_pages, npages, __ATOMIC_RELAXED);
 	IOASID_PROBE(account, .ctx = pages->ctx->cookie, .value = now, .length = npages,
-		     .aux = (uint32_t)pages->account_mode);
+		     .aux = (uint32_t)pages->account_mode, .iova = limit, .pt = (uint32_t)next);
 	return 0;
 }
 
 static void account_uncharge(struct ref_pages *pages, uint64_t npages)
 {
-	uint64_t now;
+	uint64_t now, charged = 0, limit = UINT64_MAX;
 
 	if (!npages)
 		return;
-	if (pages->account_mode != REF_ACCOUNT_NONE)
-		__atomic_sub_fetch(account_counter(pages->account_mode), npages, __ATOMIC_RELAXED);
+	if (pages->account_mode != REF_ACCOUNT_NONE) {
+		charged = __atomic_sub_fetch(account_counter(pages->account_mode), npages,
+					     __ATOMIC_RELAXED);
+		limit = memlock_limit_pages();
+	}
 	__atomic_sub_fetch(&account_pinned_pages, npages, __ATOMIC_RELAXED);
 	now = __atomic_sub_fetch(&pages->ctx->pinned_pages, npages, __ATOMIC_RELAXED);
 	IOASID_PROBE(account, .ctx = pages->ctx->cookie, .value = now,
-		     .length = (uint64_t)0 - npages, .aux = (uint32_t)pages->account_mode);
+		     .length = (uint64_t)0 - npages, .aux = (uint32_t)pages->account_mode,
+		     .iova = limit, .pt = (uint32_t)charged);
 }
 
 static struct ref_pages *pages_alloc_common(struct ioasid_ctx *ctx, uint64_t start_byte,
@@ -427,6 +434,11 @@ out_unlock:
 
 void ref_pages_unpin_area(struct iopt_area *area)
 {
+	ref_pages_unpin_area_account(area, true);
+}
+
+void ref_pages_unpin_area_account(struct iopt_area *area, bool uncharge)
+{
 	struct ref_pages *pages = area->pages;
 	uint64_t freed;
 
@@ -436,7 +448,8 @@ void ref_pages_unpin_area(struct iopt_area *area)
 	itree_remove(&pages->pin_tree, &area->pin_node);
 	freed = pages_uncovered(pages, area->pin_node.start, area->pin_node.last);
 	pages->npinned -= freed;
-	account_uncharge(pages, freed);
+	if (uncharge)
+		account_uncharge(pages, freed);
 	if (pages->file_map && itree_empty(&pages->pin_tree)) {
 		munmap(pages->file_map, pages->file_map_len);
 		pages->file_map = NULL;

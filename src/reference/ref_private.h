@@ -61,6 +61,8 @@ struct ref_object {
 	uint32_t id;
 	enum ref_obj_type type;
 	uint32_t users;           /* under ctx->lock */
+	bool orphaned;            /* unpublished while still used (bug "destroy-in-use", OWN-4):
+				   * no longer in the table; its last user frees it */
 };
 
 /* Per-type behaviour: how to tear an object down once no one uses it. */
@@ -103,6 +105,8 @@ struct ioasid_ctx {
 	struct mock_iommu *test_iommu;
 	struct ref_test_domain *test_domains; /* singly linked */
 	int next_test_domain;
+
+	struct ioasid_ctx *live_next;     /* the process's live contexts (main.c, under its lock) */
 };
 
 /* An ioctl call in flight (the kernel's iommufd_ucmd). */
@@ -135,6 +139,11 @@ void ref_object_hold(struct ioasid_ctx *ctx, struct ref_object *obj);
 void ref_object_release(struct ioasid_ctx *ctx, struct ref_object *obj);
 void ref_object_put_and_try_destroy(struct ioasid_ctx *ctx, struct ref_object *obj);
 void ref_object_destroy_user(struct ioasid_ctx *ctx, struct ref_object *obj);
+/* Bug "attach-foreign" (OWN-2) only: look id (an IOAS or HWPT) up in the other live contexts of
+ * the process, as a broken global ID namespace would. Takes a reference in that context
+ * (*owner; put it with ref_put_object(*owner, obj)). NULL and -ENOENT if none has it. */
+struct ref_object *ref_get_object_foreign(struct ioasid_ctx *ctx, uint32_t id,
+					  struct ioasid_ctx **owner, int *err);
 
 /* ---- user memory (uaccess.c) -------------------------------------------------------------
  * The caller's pointers are never trusted: a bad pointer gives -EFAULT, never a crash. */
@@ -317,6 +326,14 @@ void ref_selftest_destroy(struct ref_object *obj);    /* REF_OBJ_SELFTEST */
 
 /* ---- access objects (access.c) -------------------------------------------------------------- */
 void ref_access_destroy_obj(struct ref_object *obj);  /* REF_OBJ_ACCESS */
+
+/* ---- global PASIDs (global_pasid.c) ------------------------------------------------------- */
+/* Free every global PASID ctx still owns (GPASID_FREE each): at context teardown. */
+void ref_gpasid_release(struct ioasid_ctx *ctx);
+/* device.c: is pasid attached on any device bound to ctx? */
+bool ref_devs_pasid_attached(struct ioasid_ctx *ctx, uint32_t pasid);
+/* device.c: a device's PASID width, event identity and name (for GPASID_ALLOC). */
+unsigned int ref_device_pasid_bits(const struct ref_device *idev);
 
 /* ---- accounting (pages.c) ---------------------------------------------------------------- */
 void ref_account_snapshot(uint64_t *user_pages, uint64_t *mm_pages, uint64_t *pinned_pages);

@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ioasid/trace.h"
 
@@ -66,6 +67,8 @@ struct kernel_backend;
 int kernel_backend_open(const struct ioasid_trace_opts *opts, struct trace_plan *plan,
 			struct kernel_backend **out);
 int kernel_backend_maps(struct kernel_backend *b, struct trace_maps *out);
+/* The event types (1 << type) the attached programs emit (dry run: would emit). */
+uint64_t kernel_backend_observable(const struct kernel_backend *b);
 void kernel_backend_close(struct kernel_backend *b);
 
 #endif

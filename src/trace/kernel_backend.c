@@ -57,68 +57,93 @@ struct kprog_spec {
 	const char *absent_note;     /* tracepoints: why it may not exist */
 	const char *covered_by[3];   /* attached earlier and reporting the same: skip this one */
 	const char *needs;           /* useless unless that program attached (fentry of a pair) */
+	uint64_t produces;           /* event types it emits (1 << type): what a checker can see */
 };
 
-#define TP(sys, name, btfprog, rawprog, note)                                                     \
-	{ btfprog, KP_TP_BTF, name, sys, note, { NULL }, NULL },                                \
-	{ rawprog, KP_RAW_TP, name, sys, note, { btfprog }, NULL }
+#define EVT(t) (1ull << IOASID_EV_##t)
+
+#define TP(sys, name, btfprog, rawprog, note, types)                                              \
+	{ btfprog, KP_TP_BTF, name, sys, note, { NULL }, NULL, types },                         \
+	{ rawprog, KP_RAW_TP, name, sys, note, { btfprog }, NULL, types }
 
 /* Order matters: a program comes after those that cover it and those it needs. */
 static const struct kprog_spec kprogs[] = {
-	TP("iommu", "map", "ioasid_tp_map", "ioasid_raw_map", NULL),
-	TP("iommu", "unmap", "ioasid_tp_unmap", "ioasid_raw_unmap", NULL),
+	TP("iommu", "map", "ioasid_tp_map", "ioasid_raw_map", NULL, EVT(DOMAIN_MAP)),
+	TP("iommu", "unmap", "ioasid_tp_unmap", "ioasid_raw_unmap", NULL, EVT(DOMAIN_UNMAP)),
 	TP("iommu", "attach_device_to_domain", "ioasid_tp_attach_dev", "ioasid_raw_attach_dev",
-	   NULL),
+	   NULL, EVT(DEV_ATTACH)),
 	TP("iommu", "detach_device_from_domain", "ioasid_tp_detach_dev", "ioasid_raw_detach_dev",
-	   "removed in 6.3 with the detach_dev op"),
-	TP("iommu", "add_device_to_group", "ioasid_tp_group_add", "ioasid_raw_group_add", NULL),
+	   "removed in 6.3 with the detach_dev op", EVT(DEV_DETACH)),
+	TP("iommu", "add_device_to_group", "ioasid_tp_group_add", "ioasid_raw_group_add", NULL,
+	   EVT(GROUP_ADD_DEV)),
 	TP("iommu", "remove_device_from_group", "ioasid_tp_group_del", "ioasid_raw_group_del",
-	   NULL),
-	TP("iommu", "io_page_fault", "ioasid_tp_io_fault", "ioasid_raw_io_fault", NULL),
+	   NULL, EVT(GROUP_DEL_DEV)),
+	TP("iommu", "io_page_fault", "ioasid_tp_io_fault", "ioasid_raw_io_fault", NULL, EVT(FAULT)),
 	TP("intel_iommu", "cache_tag_flush_range", "ioasid_tp_ct_flush", "ioasid_raw_ct_flush",
-	   "Intel VT-d, 6.10+"),
+	   "Intel VT-d, 6.10+", EVT(IOTLB_INV)),
 	TP("intel_iommu", "cache_tag_flush_all", "ioasid_tp_ct_flush_all",
-	   "ioasid_raw_ct_flush_all", "Intel VT-d, 6.10+"),
+	   "ioasid_raw_ct_flush_all", "Intel VT-d, 6.10+", EVT(IOTLB_INV)),
 
-	{ "ioasid_fexit_dev_bind", KP_FEXIT, "iommufd_device_bind" },
-	{ "ioasid_fentry_dev_unbind", KP_FENTRY, "iommufd_device_unbind" },
-	{ "ioasid_fexit_dev_attach", KP_FEXIT, "iommufd_device_attach" },
+	{ "ioasid_fexit_dev_bind", KP_FEXIT, "iommufd_device_bind",
+	  .produces = EVT(DEV_BIND) },
+	{ "ioasid_fentry_dev_unbind", KP_FENTRY, "iommufd_device_unbind",
+	  .produces = EVT(DEV_UNBIND) },
+	{ "ioasid_fexit_dev_attach", KP_FEXIT, "iommufd_device_attach",
+	  .produces = EVT(DEV_ATTACH) },
 	{ "ioasid_fentry_dev_attach", KP_FENTRY, "iommufd_device_attach",
 	  .needs = "ioasid_fexit_dev_attach" },
-	{ "ioasid_fexit_dev_replace", KP_FEXIT, "iommufd_device_replace" },
+	{ "ioasid_fexit_dev_replace", KP_FEXIT, "iommufd_device_replace",
+	  .produces = EVT(DEV_REPLACE) },
 	{ "ioasid_fentry_dev_replace", KP_FENTRY, "iommufd_device_replace",
 	  .needs = "ioasid_fexit_dev_replace" },
-	{ "ioasid_fentry_dev_detach", KP_FENTRY, "iommufd_device_detach" },
-	{ "ioasid_fexit_dma_claim", KP_FEXIT, "iommu_device_claim_dma_owner" },
-	{ "ioasid_fentry_dma_release", KP_FENTRY, "iommu_device_release_dma_owner" },
-	{ "ioasid_fexit_pasid_attach", KP_FEXIT, "iommu_attach_device_pasid" },
-	{ "ioasid_fentry_pasid_detach", KP_FENTRY, "iommu_detach_device_pasid" },
-	{ "ioasid_fexit_iopt_map", KP_FEXIT, "iopt_map_user_pages" },
+	{ "ioasid_fentry_dev_detach", KP_FENTRY, "iommufd_device_detach",
+	  .produces = EVT(DEV_DETACH) },
+	{ "ioasid_fexit_dma_claim", KP_FEXIT, "iommu_device_claim_dma_owner",
+	  .produces = EVT(GROUP_CLAIM) },
+	{ "ioasid_fentry_dma_release", KP_FENTRY, "iommu_device_release_dma_owner",
+	  .produces = EVT(GROUP_RELEASE) },
+	{ "ioasid_fexit_pasid_attach", KP_FEXIT, "iommu_attach_device_pasid",
+	  .produces = EVT(DEV_ATTACH) },
+	{ "ioasid_fentry_pasid_detach", KP_FENTRY, "iommu_detach_device_pasid",
+	  .produces = EVT(DEV_DETACH) },
+	{ "ioasid_fexit_iopt_map", KP_FEXIT, "iopt_map_user_pages",
+	  .produces = EVT(IOAS_MAP) },
 	{ "ioasid_fentry_iopt_map", KP_FENTRY, "iopt_map_user_pages",
 	  .needs = "ioasid_fexit_iopt_map" },
-	{ "ioasid_fexit_iopt_unmap", KP_FEXIT, "iopt_unmap_iova" },
+	{ "ioasid_fexit_iopt_unmap", KP_FEXIT, "iopt_unmap_iova",
+	  .produces = EVT(IOAS_UNMAP) },
 	{ "ioasid_fentry_iopt_unmap", KP_FENTRY, "iopt_unmap_iova",
 	  .needs = "ioasid_fexit_iopt_unmap" },
-	{ "ioasid_fexit_hwpt_alloc", KP_FEXIT, "iommufd_hwpt_paging_alloc" },
-	{ "ioasid_fexit_vfio_bind", KP_FEXIT, "vfio_df_ioctl_bind_iommufd" },
+	{ "ioasid_fexit_hwpt_alloc", KP_FEXIT, "iommufd_hwpt_paging_alloc",
+	  .produces = EVT(HWPT_ALLOC) },
+	{ "ioasid_fexit_vfio_bind", KP_FEXIT, "vfio_df_ioctl_bind_iommufd",
+	  .produces = EVT(DEV_BIND) },
 	{ "ioasid_fentry_vfio_bind", KP_FENTRY, "vfio_df_ioctl_bind_iommufd",
 	  .needs = "ioasid_fexit_vfio_bind" },
 
 	{ "ioasid_fentry_ct_flush_range", KP_FENTRY, "cache_tag_flush_range",
-	  .covered_by = { "ioasid_tp_ct_flush", "ioasid_raw_ct_flush" } },
+	  .covered_by = { "ioasid_tp_ct_flush", "ioasid_raw_ct_flush" },
+	  .produces = EVT(IOTLB_INV) },
 	{ "ioasid_fentry_ct_flush_all", KP_FENTRY, "cache_tag_flush_all",
-	  .covered_by = { "ioasid_tp_ct_flush_all", "ioasid_raw_ct_flush_all" } },
+	  .covered_by = { "ioasid_tp_ct_flush_all", "ioasid_raw_ct_flush_all" },
+	  .produces = EVT(IOTLB_INV) },
 	{ "ioasid_fentry_intel_tlb_sync", KP_FENTRY, "intel_iommu_tlb_sync",
 	  .covered_by = { "ioasid_fentry_ct_flush_range", "ioasid_tp_ct_flush",
-			  "ioasid_raw_ct_flush" } },
+			  "ioasid_raw_ct_flush" },
+	  .produces = EVT(IOTLB_INV) },
 	{ "ioasid_fentry_intel_flush_all", KP_FENTRY, "intel_flush_iotlb_all",
 	  .covered_by = { "ioasid_fentry_ct_flush_all", "ioasid_tp_ct_flush_all",
-			  "ioasid_raw_ct_flush_all" } },
-	{ "ioasid_fentry_amd_flush_pages", KP_FENTRY, "amd_iommu_domain_flush_pages" },
+			  "ioasid_raw_ct_flush_all" },
+	  .produces = EVT(IOTLB_INV) },
+	{ "ioasid_fentry_amd_flush_pages", KP_FENTRY, "amd_iommu_domain_flush_pages",
+	  .produces = EVT(IOTLB_INV) },
 	{ "ioasid_fentry_amd_flush_all", KP_FENTRY, "amd_iommu_flush_iotlb_all",
-	  .covered_by = { "ioasid_fentry_amd_flush_pages" } },
-	{ "ioasid_fentry_smmu_flush_all", KP_FENTRY, "arm_smmu_flush_iotlb_all" },
-	{ "ioasid_fentry_smmu_inv_range", KP_FENTRY, "arm_smmu_tlb_inv_range_domain" },
+	  .covered_by = { "ioasid_fentry_amd_flush_pages" },
+	  .produces = EVT(IOTLB_INV) },
+	{ "ioasid_fentry_smmu_flush_all", KP_FENTRY, "arm_smmu_flush_iotlb_all",
+	  .produces = EVT(IOTLB_INV) },
+	{ "ioasid_fentry_smmu_inv_range", KP_FENTRY, "arm_smmu_tlb_inv_range_domain",
+	  .produces = EVT(IOTLB_INV) },
 };
 
 #define NR_KPROGS (sizeof(kprogs) / sizeof(kprogs[0]))
@@ -706,6 +731,16 @@ int kernel_backend_maps(struct kernel_backend *b, struct trace_maps *out)
 	out->aggregates_fd = bpf_map__fd(b->skel->maps.aggregates);
 	out->tgids_fd = bpf_map__fd(b->skel->maps.tgids);
 	return 0;
+}
+
+uint64_t kernel_backend_observable(const struct kernel_backend *b)
+{
+	uint64_t mask = 0;
+
+	for (size_t i = 0; b && i < NR_KPROGS; i++)
+		if (b->skel ? b->st[i].attached : b->st[i].want)
+			mask |= kprogs[i].produces;
+	return mask;
 }
 
 void kernel_backend_close(struct kernel_backend *b)

@@ -553,6 +553,38 @@ int ioasid_trace_plan(struct ioasid_trace *t, const struct ioasid_trace_plan_ite
 	return 0;
 }
 
+/* What the reference announces: every type but the kernel's own group membership events. */
+#define REFERENCE_TYPES                                                                           \
+	(~(uint64_t)1 & ~(1ull << IOASID_EV_GROUP_ADD_DEV) & ~(1ull << IOASID_EV_GROUP_DEL_DEV) & \
+	 ((1ull << IOASID_EV_MAX) - 1))
+/* What any kernel offers without fentry: the iommu:* and VT-d cache_tag tracepoints. */
+#define KERNEL_TRACEPOINT_TYPES                                                                   \
+	((1ull << IOASID_EV_DOMAIN_MAP) | (1ull << IOASID_EV_DOMAIN_UNMAP) |                      \
+	 (1ull << IOASID_EV_DEV_ATTACH) | (1ull << IOASID_EV_DEV_DETACH) |                        \
+	 (1ull << IOASID_EV_GROUP_ADD_DEV) | (1ull << IOASID_EV_GROUP_DEL_DEV) |                  \
+	 (1ull << IOASID_EV_FAULT) | (1ull << IOASID_EV_IOTLB_INV))
+
+int ioasid_trace_observable(struct ioasid_trace *t, uint64_t *types)
+{
+	if (!t || !types)
+		return trace_error(EINVAL, "ioasid_trace_observable: no trace or no output");
+	switch (t->opts.kind) {
+	case IOASID_TRACE_KERNEL:
+		*types = kernel_backend_observable(t->kernel);
+		return 0;
+	case IOASID_TRACE_FILE: {
+		const struct ioasid_trace_file_header *h = ioasid_trace_reader_header(t->reader);
+
+		*types = h && h->source_kind == IOASID_TRACE_KERNEL ? KERNEL_TRACEPOINT_TYPES
+								      : REFERENCE_TYPES;
+		return 0;
+	}
+	default:
+		*types = REFERENCE_TYPES;
+		return 0;
+	}
+}
+
 pid_t ioasid_trace_child(struct ioasid_trace *t)
 {
 	return t ? t->child : -EINVAL;
