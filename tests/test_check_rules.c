@@ -582,24 +582,7 @@ Test(check_rules, map_3_unmap_leak_pins)
 
 /* ---- MAP-4: the guest's stage-1 invalidation not carried out --------------------------------- */
 
-#define GUEST_GPA 0x40000000ULL
-#define GUEST_SIZE (64 * PAGE)
-#define PTE_P 1ULL
-#define PTE_RW 2ULL
-#define PTE_US 4ULL
-
-static uint64_t *gpte(uint8_t *ram, uint64_t table_gpa, unsigned int idx)
-{
-	return (uint64_t *)(ram + (table_gpa - GUEST_GPA)) + idx;
-}
-
-static void guest_map(uint8_t *ram, uint64_t root, uint64_t gva, uint64_t gpa)
-{
-	*gpte(ram, root, (gva >> 39) & 511) = (root + 0x1000) | PTE_P | PTE_RW | PTE_US;
-	*gpte(ram, root + 0x1000, (gva >> 30) & 511) = (root + 0x2000) | PTE_P | PTE_RW | PTE_US;
-	*gpte(ram, root + 0x2000, (gva >> 21) & 511) = (root + 0x3000) | PTE_P | PTE_RW | PTE_US;
-	*gpte(ram, root + 0x3000, (gva >> 12) & 511) = gpa | PTE_P | PTE_RW | PTE_US;
-}
+#include "guest_s1.h"
 
 static void wl_nested_invalidate(void)
 {

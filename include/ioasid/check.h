@@ -220,13 +220,14 @@ struct ioasid_check_summary {
 	/* the shadow at the end, for the summary line */
 	uint32_t contexts, devices_bound, groups_claimed, hwpts, domains, ioas_areas;
 	uint64_t pinned_pages;
+	uint64_t observable;        /* the event types the source could produce (opts.observable) */
 };
 
 IOASID_API int ioasid_check_summary(const struct ioasid_check *c, struct ioasid_check_summary *out);
 
 /* Verdict: 0 clean (no violation, every checkable rule CHECKED, no stream issue), 1 violations,
- * 2 not clean for another reason (stream damaged or events lost, or no rule at all checkable
- * on this source: see the summary). */
+ * 2 not clean for another reason (stream damaged or events lost, no event at all, or no rule
+ * checkable on this source: see the summary). */
 IOASID_API int ioasid_check_verdict(const struct ioasid_check_summary *s);
 
 IOASID_API void ioasid_check_free(struct ioasid_check *c);

@@ -71,7 +71,7 @@ struct ioasid_trace_opts {
 struct ioasid_trace;
 
 /* Per-source accounting. Once the source is drained (after the traced activity stopped, a final
- * poll), received + dropped == emitted. */
+ * poll), received + dropped + before_start == emitted. */
 struct ioasid_trace_stats {
 	uint64_t received;          /* events delivered to callbacks */
 	uint64_t emitted;           /* events the producers made (IOASID_STAT_EMITTED) */
@@ -79,6 +79,9 @@ struct ioasid_trace_stats {
 	uint64_t read_errors;       /* IOASID_STAT_READ_ERR */
 	uint64_t agg_full;          /* IOASID_STAT_AGG_FULL */
 	uint64_t filtered;          /* IOASID_STAT_FILTERED */
+	uint64_t before_start;      /* PID / KERNEL: made while the probes were still being
+	                             * attached (seen by some, missed by others), so not
+	                             * delivered: the stream starts complete */
 };
 
 /* One line of the attach plan: every program the source could use, whether it is attached
@@ -103,7 +106,8 @@ IOASID_API int ioasid_trace_open(const struct ioasid_trace_opts *opts, struct io
  * a non-zero return from fn stops delivery and is returned. Returns the number of events
  * delivered (0: none ready), or -errno. For a file: -ENODATA at the clean end; -EBADMSG at a
  * corrupt or truncated spot (every event before it was delivered; the message gives the
- * offset). For LAUNCH: -ECHILD once the command exited and everything was delivered. */
+ * offset). For LAUNCH: -ECHILD once the command exited and everything was delivered; for PID
+ * the same once the traced process exited. */
 IOASID_API int ioasid_trace_poll(struct ioasid_trace *t, int timeout_ms, ioasid_trace_event_fn fn,
 				 void *arg);
 

@@ -1,6 +1,12 @@
 /* bench_check.c — how fast the invariant checker (src/check/) consumes events.
  *
  *   bench_check [--events N] [--repeats R] [--batch B] [--json]
+ *   bench_check --events N --write FILE        the same stream as a trace file, then exit
+ *   bench_check --read FILE [--repeats R] [--json]
+ *
+ * --read times what `ioasid-check -q -r FILE` does (the offline audit): the trace library
+ * reads and inflates the file (ioasid_trace_poll on a FILE source) and every event goes to
+ * ioasid_check_feed, R times; the verdict must be clean.
  *
  * Builds N events in memory first (default 10 000 000; 128 bytes each): the stream the
  * reference emits, in its order, while a VMM with two devices (each behind its own HWPT on one
@@ -27,6 +33,10 @@
 #include <time.h>
 
 #include "ioasid/check.h"
+#include "ioasid/trace.h"
+#include "ioasid/trace_file.h"
+
+#include "bench/bench_common.h"
 
 #define MAX_REPEATS 99
 #define PID 4242u
@@ -34,35 +44,6 @@
 #define IOAS 1u
 #define BEHIND 64
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-struct stamp {
-	uint64_t wall, cpu;
-};
-
-static struct stamp now(void)
-{
-	return (struct stamp){ clock_ns(CLOCK_MONOTONIC), clock_ns(CLOCK_PROCESS_CPUTIME_ID) };
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
 
 /* ---- the stream ------------------------------------------------------------------------------ */
 struct gen {
@@ -245,19 +226,77 @@ static void make_events(struct gen *g)
 		emit(g, IOASID_EV_GROUP_ADD_DEV)->group = 99;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void on_report(void *arg, const struct ioasid_check_report *r)
 {
 	unsigned int *n = arg;
 
 	if ((*n)++ < 5)
 		ioasid_check_report_print(stderr, r);
+}
+
+static int feed_one(void *arg, const struct ioasid_event *ev)
+{
+	return ioasid_check_feed(arg, ev);
+}
+
+/* The stream as a trace file (a launched command's recording, as ioasid-check -w makes). */
+static int write_file(const struct gen *g, const char *path)
+{
+	struct ioasid_trace_file_header h;
+	struct ioasid_trace_writer *w;
+	int rc;
+
+	ioasid_trace_file_header_init(&h, IOASID_TRACE_LAUNCH, "bench_check synthetic stream");
+	rc = ioasid_trace_writer_open(path, &h, &w);
+	if (!rc)
+		rc = ioasid_trace_writer_append_batch(w, g->ev, g->n);
+	if (!rc)
+		rc = ioasid_trace_writer_close(w);
+	if (rc)
+		fprintf(stderr, "bench_check: %s: %s\n", path, ioasid_trace_last_error());
+	else
+		printf("bench_check: %zu events written to %s\n", g->n, path);
+	return rc ? 1 : 0;
+}
+
+/* One offline audit of a file, timed: events/s by wall and CPU time; -1 on failure. */
+static int audit_file(const char *path, double *wall, double *cpu, uint64_t *events)
+{
+	struct ioasid_trace_opts to = { .sz = sizeof(to), .kind = IOASID_TRACE_FILE, .path = path };
+	struct ioasid_check_opts o = { .sz = sizeof(o) };
+	struct ioasid_check_summary s;
+	struct ioasid_check *chk;
+	struct ioasid_trace *t;
+	unsigned int reports = 0;
+	struct stamp t0, t1;
+	int rc;
+
+	t0 = now();
+	if (ioasid_trace_open(&to, &t)) {
+		fprintf(stderr, "bench_check: %s\n", ioasid_trace_last_error());
+		return -1;
+	}
+	if (ioasid_trace_observable(t, &o.observable) ||
+	    ioasid_check_new(&o, on_report, &reports, &chk)) {
+		ioasid_trace_close(t);
+		return -1;
+	}
+	while ((rc = ioasid_trace_poll(t, 0, feed_one, chk)) > 0)
+		;
+	ioasid_check_end(chk);
+	t1 = now();
+	ioasid_check_summary(chk, &s);
+	ioasid_check_free(chk);
+	ioasid_trace_close(t);
+	if (rc != -ENODATA || ioasid_check_verdict(&s) != 0 || reports) {
+		fprintf(stderr, "bench_check: %s did not check clean (poll %d, verdict %d, %u "
+			"reports)\n", path, rc, ioasid_check_verdict(&s), reports);
+		return -1;
+	}
+	*events = s.events;
+	*wall = (double)s.events * 1e9 / (double)(t1.wall - t0.wall);
+	*cpu = (double)s.events * 1e9 / (double)(t1.cpu - t0.cpu);
+	return 0;
 }
 
 static void usage(FILE *out)
@@ -269,6 +308,8 @@ static void usage(FILE *out)
 "  --repeats R   runs (default 5, at most %d)\n"
 "  --batch B     events per ioasid_check_feed_batch call (default 4096)\n"
 "  --json        also print one JSON line per measurement\n"
+"  --write FILE  write the N-event stream to FILE as a trace file and exit\n"
+"  --read FILE   time the offline audit of FILE (read, inflate, check), R times\n"
 "Example: bench_check --events 2000000 --repeats 9 --json\n", MAX_REPEATS);
 }
 
@@ -277,16 +318,20 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "events", required_argument, NULL, 'n' }, { "repeats", required_argument, NULL, 'r' },
 		{ "batch", required_argument, NULL, 'b' },  { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },         { 0 },
+		{ "help", no_argument, NULL, 'h' },         { "write", required_argument, NULL, 'w' },
+		{ "read", required_argument, NULL, 'R' },   { 0 },
 	};
+	const char *write_path = NULL, *read_path = NULL;
 	size_t n = 10000000, repeats = 5, batch = 4096;
 	double wall[MAX_REPEATS], cpu[MAX_REPEATS];
 	struct gen g = { 0 };
 	bool json = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "n:r:b:jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:r:b:jhw:R:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'w': write_path = optarg; break;
+		case 'R': read_path = optarg; break;
 		case 'n': n = strtoull(optarg, NULL, 0); break;
 		case 'r': repeats = strtoull(optarg, NULL, 0); break;
 		case 'b': batch = strtoull(optarg, NULL, 0); break;
@@ -299,6 +344,15 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (read_path) {
+		uint64_t events = 0;
+
+		for (size_t r = 0; r < repeats; r++)
+			if (audit_file(read_path, &wall[r], &cpu[r], &events))
+				return 1;
+		n = (size_t)events;
+		goto report;
+	}
 	g.cap = n;
 	g.ev = malloc(n * sizeof(*g.ev));
 	if (!g.ev) {
@@ -307,6 +361,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	make_events(&g);
+	if (write_path) {
+		c = write_file(&g, write_path);
+		free(g.ev);
+		return c;
+	}
 
 	for (size_t r = 0; r < repeats; r++) {
 		struct ioasid_check_opts o = { .sz = sizeof(o) };
@@ -344,8 +403,10 @@ int main(int argc, char **argv)
 		cpu[r] = (double)n * 1e9 / (double)(t1.cpu - t0.cpu);
 	}
 
+report:
 	{
-		const char *names[2] = { "check", "check_cpu" };
+		const char *names[2] = { read_path ? "offline" : "check",
+					 read_path ? "offline_cpu" : "check_cpu" };
 		double *v[2] = { wall, cpu };
 
 		printf("%-10s %14s %14s %14s %10s\n", "", "events/s (med)", "min", "max", "events");
@@ -354,8 +415,14 @@ int main(int argc, char **argv)
 			printf("%-10s %14.0f %14.0f %14.0f %10zu\n", names[i], v[i][repeats / 2],
 			       v[i][0], v[i][repeats - 1], n);
 		}
-		printf("(median of %zu runs; *_cpu: events per second of this process's CPU time; "
-		       "batches of %zu events; every run checked clean)\n", repeats, batch);
+		if (read_path)
+			printf("(median of %zu runs; *_cpu: events per second of this process's CPU "
+			       "time; %s read, inflated and checked as ioasid-check -r does; every "
+			       "run checked clean)\n", repeats, read_path);
+		else
+			printf("(median of %zu runs; *_cpu: events per second of this process's CPU "
+			       "time; batches of %zu events; every run checked clean)\n", repeats,
+			       batch);
 		for (int i = 0; json && i < 2; i++)
 			printf("{\"name\":\"%s\",\"events_per_s\":%.0f,\"min\":%.0f,\"max\":%.0f,"
 			       "\"events\":%zu,\"repeats\":%zu}\n", names[i], v[i][repeats / 2],

@@ -271,6 +271,7 @@ int ioasid_check_summary(const struct ioasid_check *c, struct ioasid_check_summa
 	for (unsigned int i = 0; i < IOASID_RULE_COUNT; i++)
 		out->state[i] = !c->checkable[i] ? IOASID_RULE_NOT_CHECKABLE :
 				c->incomplete[i] ? IOASID_RULE_INCOMPLETE : IOASID_RULE_CHECKED;
+	out->observable = c->observable;
 	out->contexts = (uint32_t)c->m.ctxs.n;
 	out->devices_bound = (uint32_t)c->m.bound_devices;
 	out->groups_claimed = (uint32_t)c->m.claimed_groups;
@@ -301,6 +302,9 @@ int ioasid_check_verdict(const struct ioasid_check_summary *s)
 	for (unsigned int k = 0; k < IOASID_STREAM_COUNT; k++)
 		if (s->per_stream[k])
 			return 2;
+	/* No event at all: nothing was audited (a program that bypasses the shim, a wrong pid). */
+	if (!s->events)
+		return 2;
 	/* A source that could check nothing has not shown anything to be clean. */
 	for (unsigned int i = 0; i < IOASID_RULE_COUNT; i++)
 		if (s->state[i] != IOASID_RULE_NOT_CHECKABLE)

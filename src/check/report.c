@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "check/check_private.h"
+#include "ioasid/trace.h"
 #include "ioasid/event_format.h"
 
 /* ---- naming objects in messages ------------------------------------------------------------ */
@@ -261,6 +262,10 @@ static void verdict_text(const struct ioasid_check_summary *s, char *buf, size_t
 		snprintf(buf, len, "clean");
 	else if (v == 1)
 		snprintf(buf, len, "violations");
+	else if (!s->events && !s->lost && !s->stream_issues)
+		snprintf(buf, len, "not clean (no events arrived: nothing was audited; is the "
+			 "program using /dev/iommu through the shim, or the reference library with "
+			 "its probes?)");
 	else if (!s->lost && !s->stream_issues && !incomplete)
 		snprintf(buf, len, "not clean (no rule is checkable on this source: it lacks the "
 			 "events every rule needs; see the rules above)");
@@ -285,7 +290,16 @@ void ioasid_check_summary_print(FILE *f, const struct ioasid_check_summary *s)
 		const char *id = ck_rules[i].id;
 
 		if (s->state[i] == IOASID_RULE_NOT_CHECKABLE) {
-			fprintf(f, "  %-6s not checkable on this source\n", id);
+			uint64_t missing = ioasid_check_rule(i)->needs & ~s->observable;
+			const char *sep = " (no ";
+
+			fprintf(f, "  %-6s not checkable on this source", id);
+			for (unsigned int t = 1; t < 64; t++)
+				if (missing & (1ull << t)) {
+					fprintf(f, "%s%s", sep, ioasid_event_type_name(t));
+					sep = ", ";
+				}
+			fprintf(f, "%s\n", missing ? " events)" : "");
 			continue;
 		}
 		if (s->per_rule[i])

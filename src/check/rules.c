@@ -24,7 +24,9 @@ static const char *const evidence[IOASID_RULE_COUNT] = {
 		"attach whose (iommu, domain) belongs to a live HWPT of another context, or (H) "
 		"whose pt is not a live HWPT of the attaching context (automatic HWPTs are "
 		"announced by HWPT_ALLOC with AUTO before the attach); (c) DEV_UNBIND while the "
-		"device still has attachments in that context (a driver detaches first).",
+		"device still has attachments in that context (a driver detaches first); (d)(H) an "
+		"attach whose requested IOAS/HWPT ID (value) is no live IOAS or HWPT of the "
+		"attaching context (an ID resolved in another context).",
 	[IOASID_RULE_OWN_3] =
 		"DEV_BIND ok (aux 0) of a device of group G by context B while another device of G "
 		"is bound (aux 0) to context A != B; or GROUP_CLAIM ok by B while G is claimed by "

@@ -368,9 +368,11 @@ void ck_map_stale_hit(struct ioasid_check *c, const struct ioasid_event *ev)
 				     ev->iommu, ev->domain, d->hwpt_obj, ev->pasid,
 				     (unsigned long long)ev->iova,
 				     ev->dev ? ck_dev_str(c, ns, ev->dev, ds, sizeof(ds)) : "no device",
-				     d->user_inv ? "an IOTLB_INV reason USER was seen on this domain "
-						   "since its HWPT_ALLOC, so its invalidation did not "
-						   "cover this change (or was not carried out)" :
+				     d->user_inv ? "the guest has invalidated this domain before "
+						   "(IOTLB_INV reason USER), so either it changed its "
+						   "table afterwards without invalidating again, or an "
+						   "IOMMU_HWPT_INVALIDATE it issued was not carried out "
+						   "(no IOTLB_INV for it)" :
 						   "no IOTLB_INV reason USER was seen on this domain "
 						   "since its HWPT_ALLOC: the guest changed its table "
 						   "and did not invalidate (IOMMU_HWPT_INVALIDATE)");

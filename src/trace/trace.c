@@ -52,6 +52,8 @@ struct ioasid_trace {
 	int delivered;
 	uint64_t received;
 	uint64_t bad_size;
+	uint64_t start_ns;                  /* PID/KERNEL: events before this are not delivered */
+	uint64_t before_start;
 
 	struct ioasid_trace_writer *rec;
 	int rec_err;
@@ -76,6 +78,10 @@ static uint64_t now_ns(void)
 
 static int deliver(struct ioasid_trace *t, const struct ioasid_event *ev)
 {
+	if (ev->ts_ns < t->start_ns) {
+		t->before_start++;
+		return 0;
+	}
 	if (t->rec && !t->rec_err)
 		t->rec_err = ioasid_trace_writer_append(t->rec, ev);
 	t->received++;
@@ -221,8 +227,32 @@ static void launch_abort(struct ioasid_trace *t, int go_fd)
 	}
 }
 
+/* A process traced by pid that has exited (gone, or a zombie its parent has not reaped). */
+static bool pid_gone(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');          /* "pid (comm) S ...": comm may hold spaces and ')' */
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 static bool child_gone(struct ioasid_trace *t)
 {
+	if (t->opts.kind == IOASID_TRACE_PID)
+		return t->child_exited || (t->child_exited = pid_gone(t->opts.pid));
 	if (t->child <= 0)
 		return false;
 	if (!t->child_exited && waitpid(t->child, &t->child_status, WNOHANG) == t->child)
@@ -270,6 +300,11 @@ static int open_live(struct ioasid_trace *t)
 		goto fail;
 	if (o->dry_run)
 		return 0;
+	/* A running process or kernel kept going while the probes were attached one by one: what
+	 * it did meanwhile was seen by some probes and not by others. The stream starts once all
+	 * are in (a launched command is held until then, so it loses nothing). */
+	if (o->kind == IOASID_TRACE_PID || o->kind == IOASID_TRACE_KERNEL)
+		t->start_ns = now_ns();
 	if (t->usdt)
 		usdt_backend_maps(t->usdt, &t->maps[t->nr_maps++]);
 	if (t->kernel)
@@ -482,6 +517,7 @@ int ioasid_trace_stats(struct ioasid_trace *t, struct ioasid_trace_stats *out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	out->received = t->received;
+	out->before_start = t->before_start;
 	if (t->reader) {
 		out->emitted = t->received;
 		return 0;
