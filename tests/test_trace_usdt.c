@@ -83,7 +83,8 @@ static struct ioasid_trace *open_self(unsigned int produce, size_t ringbuf)
 	return t;
 }
 
-/* Poll until the source is drained (no event for a few rounds). */
+/* Poll until the source is drained (no event for a few rounds, or -ECHILD: the traced process
+ * exited and everything was delivered). */
 static void drain(struct ioasid_trace *t, struct stream *s)
 {
 	int idle = 0;
@@ -91,6 +92,8 @@ static void drain(struct ioasid_trace *t, struct stream *s)
 	while (idle < 3) {
 		int rc = ioasid_trace_poll(t, 20, on_bpf_event, s);
 
+		if (rc == -ECHILD)
+			break;
 		cr_assert_geq(rc, 0, "poll: %d: %s", rc, ioasid_trace_last_error());
 		idle = rc ? 0 : idle + 1;
 	}
