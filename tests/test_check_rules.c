@@ -25,6 +25,8 @@
 #include "ioasid/event.h"
 #include "ioasid/ioasid.h"
 #include "platform/platform.h"
+#include "guest_s1.h"
+#include "private_host.h"
 
 #define PAGE 4096UL
 #define NVME "0000:00:02.0"       /* PASID 20, singleton group 3 */
@@ -165,13 +167,8 @@ static void check_rule(enum ioasid_rule rule, const char *bug, void (*workload)(
 
 static void setup(void)
 {
-	struct platform *p;
-	char err[256];
-
 	setenv("IOASID_QUIET", "1", 1);
-	cr_assert_eq(platform_open(plat_topology_default(), NULL, &p, err, sizeof(err)), 0, "%s",
-		     err);
-	platform_set_default(p);
+	private_host_open();
 	live_at_start = ioasid_live_allocations();
 }
 
@@ -582,7 +579,6 @@ Test(check_rules, map_3_unmap_leak_pins)
 
 /* ---- MAP-4: the guest's stage-1 invalidation not carried out --------------------------------- */
 
-#include "guest_s1.h"
 
 static void wl_nested_invalidate(void)
 {

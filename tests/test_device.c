@@ -10,6 +10,7 @@
  *   0000:80:00.0  behind dmar1 (4K only, no PASID/nesting/dirty)
  */
 #include "ioasid_test.h"
+#include "private_host.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -85,14 +86,6 @@ static int _unmap(uint32_t ioas, uint64_t iova, uint64_t len)
 					.length = len };
 
 	return _ioctl(IOMMU_IOAS_UNMAP, &cmd);
-}
-
-static struct platform *plat(void)
-{
-	struct platform *p;
-
-	assert_rc(0, platform_default(&p));
-	return p;
 }
 
 static int dev_index(const char *name)

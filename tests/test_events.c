@@ -14,6 +14,8 @@
  *   5 0000:02:01.0 group 12 with 6 0000:02:02.0 on e1000e (DMA API)    8 mdev0 group 21 (sw table)
  */
 #include "ioasid_test.h"
+#include "guest_s1.h"
+#include "private_host.h"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -179,12 +181,8 @@ static uint64_t cookie;        /* self, in events */
 
 static void ev_setup(void)
 {
-	struct platform *p;
-	char err[256];
-
 	setenv("IOASID_QUIET", "1", 1);
-	assert_rc(0, platform_open(plat_topology_default(), NULL, &p, err, sizeof(err)));
-	platform_set_default(p);
+	private_host_open();
 	ctx_setup();
 	cookie = ref_ctx_event_id(self);
 	ev_reset();
@@ -209,14 +207,6 @@ static void ev_teardown(void)
 TestSuite(events, .init = ev_setup, .fini = ev_teardown);
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static struct platform *plat(void)
-{
-	struct platform *p;
-
-	assert_rc(0, platform_default(&p));
-	return p;
-}
 
 static uint32_t bind_ok(struct ioasid_ctx *ctx, const char *name)
 {
@@ -1118,7 +1108,6 @@ Test(events, hwpt_alloc_flags_and_refusals)
 
 /* ---------------------------------------------------------------------------------------------- */
 
-#include "guest_s1.h"
 
 Test(events, nested_stage1_edit_without_invalidation_is_a_stale_hit)
 {

@@ -10,6 +10,7 @@
  * 0000:00:02.0 (20-bit PASIDs, dmar0), 0000:80:00.0 (behind dmar1: no PASID).
  */
 #include "ioasid_test.h"
+#include "private_host.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,12 +36,8 @@ static void on_event(void *arg, const struct ioasid_event *ev)
 
 static void gp_setup(void)
 {
-	struct platform *p;
-	char err[256];
-
 	setenv("IOASID_QUIET", "1", 1);
-	cr_assert_eq(platform_open(plat_topology_default(), NULL, &p, err, sizeof(err)), 0);
-	platform_set_default(p);
+	private_host_open();
 	ctx_setup();
 }
 

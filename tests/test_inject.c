@@ -13,6 +13,8 @@
  *   5 0000:02:01.0 group 12 with 6 0000:02:02.0 on e1000e (DMA API)
  */
 #include "ioasid_test.h"
+#include "guest_s1.h"
+#include "private_host.h"
 
 #include <linux/capability.h>
 #include <pthread.h>
@@ -97,12 +99,8 @@ static struct ioasid_ctx *other;
 
 static void inj_setup(void)
 {
-	struct platform *p;
-	char err[256];
-
 	setenv("IOASID_QUIET", "1", 1);
-	cr_assert_eq(platform_open(plat_topology_default(), NULL, &p, err, sizeof(err)), 0);
-	platform_set_default(p);
+	private_host_open();
 	ctx_setup();
 	assert_rc(0, ioasid_ctx_open(&other));
 	ev_handle = ioasid_events_subscribe(on_event, NULL);
@@ -118,14 +116,6 @@ static void inj_teardown(void)
 }
 
 TestSuite(inject, .init = inj_setup, .fini = inj_teardown);
-
-static struct platform *plat(void)
-{
-	struct platform *p;
-
-	assert_rc(0, platform_default(&p));
-	return p;
-}
 
 static uint32_t bind_ok(struct ioasid_ctx *ctx, const char *name)
 {
@@ -811,7 +801,6 @@ Test(inject, map3_unmap_leak_pins)
 
 /* ---- MAP-4 nested-inv-dropped ------------------------------------------------------------- */
 
-#include "guest_s1.h"
 
 /* Guest edit + invalidation + DMA; returns what the DMA read. */
 static void nested_round(uint8_t *ram, uint32_t dev, uint32_t nested, uint64_t gva,

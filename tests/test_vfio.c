@@ -12,6 +12,7 @@
  * fd numbers from FD_BASE name contexts, containers and device files. Errnos are the kernel's:
  * drivers/vfio/{device_cdev,group,iommufd}.c, vfio_main.c, vfio_pci_core.c. */
 #include "ioasid_test.h"
+#include "private_host.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -143,11 +144,7 @@ static uint8_t *buf;
 
 static void vfio_setup(void)
 {
-	struct platform *p;
-	char err[256];
-
-	assert_rc(0, platform_open(plat_topology_default(), NULL, &p, err, sizeof(err)));
-	platform_set_default(p);
+	private_host_open();
 	ctx_setup();
 	memset(fds, 0, sizeof(fds));
 	self_fd = ctx_fd(self, VFIO_FD_IOMMUFD);

@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 	source_cli_init(&o.src, "ioasid-trace");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:" SRC_SHORT_OPTS "jqe:h", longopts, NULL)) != -1) {
-		if (source_cli_option(&o.src, c, optarg))
+		if (source_cli_option(&o.src, c, optarg, argv))
 			continue;
 		switch (c) {
 		case 'j':
@@ -180,10 +180,6 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
-		case ':':
-			source_cli_die(&o.src, "option '%s' needs a value", argv[optind - 1]);
-		default:
-			source_cli_die(&o.src, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	source_cli_finish(&o.src, argc, argv, optind);

@@ -107,13 +107,18 @@ static void source_cli_die(const struct source_cli *s, const char *fmt, ...)
 	exit(EXIT_CANNOT_RUN);
 }
 
-/* One getopt result: true if it was a shared flag (consumed), false if the tool handles it.
- * Exits with a usage message on a bad value. */
-static inline bool source_cli_option(struct source_cli *s, int c, char *arg)
+/* One getopt result (opterr = 0, optstring starting "+:"): true if it was a shared flag
+ * (consumed), false if the tool handles it. Exits with a usage message on a bad value, a
+ * missing value or an unknown option, so a tool's switch only lists its own flags. */
+static inline bool source_cli_option(struct source_cli *s, int c, char *arg, char **argv)
 {
 	char *end;
 
 	switch (c) {
+	case ':':
+		source_cli_die(s, "option '%s' needs a value", argv[optind - 1]);
+	case '?':
+		source_cli_die(s, "unknown option '%s'", argv[optind - 1]);
 	case 'p': {
 		long v = strtol(arg, &end, 10);
 
