@@ -62,7 +62,7 @@ BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_x86 -mcpu=v3 -Wall -Wno-unused
 	       -I$(BUILD)/bpf -Ibpf -Iinclude \
 	       -idirafter /usr/include/$(HOST_MULTIARCH) -idirafter /usr/include
 
-TRACE_SRCS  := $(wildcard src/trace/*.c src/check/*.c)
+TRACE_SRCS  := $(wildcard src/trace/*.c src/check/*.c src/top/*.c)
 TRACE_OBJS  := $(TRACE_SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_TRACE_OBJS := $(TRACE_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 TRACE_A     := $(BUILD)/lib/libioasid-trace.a
@@ -146,11 +146,11 @@ TEST_CPPFLAGS := $(CPPFLAGS) -Iuapi-shim -Itests
 
 $(BUILD)/tests/%: tests/%.c $(TRACE_A) $(LIB_A) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CPPFLAGS) -I$(BUILD)/bpf $(CFLAGS) -MMD -MP -o $@ $< $(TRACE_A) $(LIB_A) $(CRITERION_LIBS) $(TRACE_LIBS) $(LDLIBS)
+	$(CC) $(TEST_CPPFLAGS) -I$(BUILD)/bpf $(CFLAGS) -MMD -MP -o $@ $< $(TRACE_A) $(LIB_A) $(CRITERION_LIBS) $(TRACE_LIBS) $(LDLIBS) -lm
 
 $(BUILD)/asan/tests/%: tests/%.c $(ASAN_TRACE_A) $(ASAN_LIB_A) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CPPFLAGS) -I$(BUILD)/bpf $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -MMD -MP -o $@ $< $(ASAN_TRACE_A) $(ASAN_LIB_A) $(CRITERION_LIBS) $(TRACE_LIBS) $(LDLIBS)
+	$(CC) $(TEST_CPPFLAGS) -I$(BUILD)/bpf $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -MMD -MP -o $@ $< $(ASAN_TRACE_A) $(ASAN_LIB_A) $(CRITERION_LIBS) $(TRACE_LIBS) $(LDLIBS) -lm
 
 # Unmodified clients: only the uAPI headers, libc, open() and ioctl(). Never the reference.
 $(BUILD)/tests/clients/%: tests/clients/%.c

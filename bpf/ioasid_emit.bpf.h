@@ -81,25 +81,6 @@ static __always_inline void ioasid_stat_inc(__u32 idx)
 		*v += 1;
 }
 
-/* floor(log2(v)) for v > 0; 0 for 0. */
-static __always_inline __u32 ioasid_log2(__u64 v)
-{
-	__u32 r = 0, shift;
-
-	shift = (v > 0xFFFFFFFFull) << 5; v >>= shift; r |= shift;
-	shift = (v > 0xFFFF) << 4; v >>= shift; r |= shift;
-	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
-static __always_inline __u32 ioasid_hist_slot(__u32 s)
-{
-	return s < IOASID_HIST_SLOTS ? s : IOASID_HIST_SLOTS - 1;
-}
-
 /* Is the current process one we trace? Counts the hits it ignores. */
 static __always_inline bool ioasid_tgid_wanted(void)
 {
@@ -142,16 +123,8 @@ static __always_inline void ioasid_aggregate(const struct ioasid_event *e)
 {
 	struct ioasid_agg_key key = {};
 	struct ioasid_agg_value *v;
-	__u32 slot;
 
-	key.pid = e->pid;
-	key.type = e->type;
-	key.source = e->source;
-	key.ctx = e->ctx;
-	key.obj = e->obj;
-	key.dev = e->dev;
-	key.iommu = e->iommu;
-	key.domain = e->domain;
+	ioasid_agg_key_of(e, &key);
 	v = bpf_map_lookup_elem(&aggregates, &key);
 	if (!v) {
 		/* EEXIST (another CPU inserted it meanwhile) is fine: look it up again. */
@@ -162,22 +135,8 @@ static __always_inline void ioasid_aggregate(const struct ioasid_event *e)
 			return;
 		}
 	}
-	v->count += 1;
-	if (e->result < 0)
-		v->errors += 1;
-	v->bytes += e->length;
-	v->value_sum += e->value;
-	if (e->latency_ns) {
-		v->latency_sum_ns += e->latency_ns;
-		slot = ioasid_hist_slot(ioasid_log2(e->latency_ns));
-		v->latency_hist[slot & (IOASID_HIST_SLOTS - 1)] += 1;
-	}
-	if (e->length) {
-		slot = ioasid_log2(e->length);
-		slot = slot > IOASID_SIZE_HIST_SHIFT ? slot - IOASID_SIZE_HIST_SHIFT : 0;
-		slot = ioasid_hist_slot(slot);
-		v->size_hist[slot & (IOASID_HIST_SLOTS - 1)] += 1;
-	}
+	/* Per-CPU value: no other CPU writes it. */
+	ioasid_agg_add(v, e);
 }
 
 /* Fill the header (source, version, seq, ts, pid, tid), aggregate, and hand the record out. */

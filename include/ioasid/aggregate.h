@@ -6,7 +6,9 @@
  *    log2 histograms of latency and size). Cheap enough to leave on: ioasid-top reads it.
  *  - `stats`: a per-CPU array indexed by enum ioasid_stat. Invariant, once the ring buffer has
  *    been drained: events received by userspace + IOASID_STAT_DROPPED == IOASID_STAT_EMITTED.
- * Userspace sums the per-CPU copies (src/trace/).
+ * Userspace sums the per-CPU copies (src/trace/). The rule that turns an event into a key and
+ * adds it to a value is below, shared by the BPF programs and by userspace (ioasid-top folds a
+ * trace file's events with it), so both count alike.
  */
 #ifndef IOASID_AGGREGATE_H
 #define IOASID_AGGREGATE_H
@@ -14,6 +16,8 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+
+#include "ioasid/event.h"
 
 #define IOASID_HIST_SLOTS 32
 
@@ -36,7 +40,7 @@ struct ioasid_agg_key {
 struct ioasid_agg_value {
 	__u64 count;
 	__u64 errors;       /* events with result < 0 */
-	__u64 bytes;        /* sum of length */
+	__u64 bytes;        /* sum of length over the events that succeeded (result >= 0) */
 	__u64 value_sum;    /* sum of value (pages pinned, bytes unmapped, entries dropped...) */
 	__u64 latency_sum_ns;
 	__u64 latency_hist[IOASID_HIST_SLOTS];
@@ -52,4 +56,61 @@ enum ioasid_stat {
 	IOASID_STAT_MAX
 };
 
+/* floor(log2(v)) for v > 0; 0 for 0. Branch-free: the verifier likes it. */
+static inline __attribute__((always_inline)) __u32 ioasid_log2(__u64 v)
+{
+	__u32 r = 0, shift;
+
+	shift = (v > 0xFFFFFFFFull) << 5; v >>= shift; r |= shift;
+	shift = (v > 0xFFFF) << 4; v >>= shift; r |= shift;
+	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (__u32)(v >> 1);
+	return r;
+}
+
+static inline __attribute__((always_inline)) __u32 ioasid_hist_slot(__u32 s)
+{
+	return s < IOASID_HIST_SLOTS ? s : IOASID_HIST_SLOTS - 1;
+}
+
+/* The aggregate an event belongs to. */
+static inline __attribute__((always_inline)) void
+ioasid_agg_key_of(const struct ioasid_event *e, struct ioasid_agg_key *key)
+{
+	key->pid = e->pid;
+	key->type = e->type;
+	key->source = e->source;
+	key->ctx = e->ctx;
+	key->obj = e->obj;
+	key->dev = e->dev;
+	key->iommu = e->iommu;
+	key->domain = e->domain;
+}
+
+/* Add an event to its aggregate. */
+static inline __attribute__((always_inline)) void
+ioasid_agg_add(struct ioasid_agg_value *v, const struct ioasid_event *e)
+{
+	__u32 slot;
+
+	v->count += 1;
+	if (e->result < 0)
+		v->errors += 1;
+	else
+		v->bytes += e->length;
+	v->value_sum += e->value;
+	if (e->latency_ns) {
+		v->latency_sum_ns += e->latency_ns;
+		slot = ioasid_hist_slot(ioasid_log2(e->latency_ns));
+		v->latency_hist[slot & (IOASID_HIST_SLOTS - 1)] += 1;
+	}
+	if (e->length) {
+		slot = ioasid_log2(e->length);
+		slot = slot > IOASID_SIZE_HIST_SHIFT ? slot - IOASID_SIZE_HIST_SHIFT : 0;
+		slot = ioasid_hist_slot(slot);
+		v->size_hist[slot & (IOASID_HIST_SLOTS - 1)] += 1;
+	}
+}
 #endif

@@ -8,7 +8,7 @@
  *     ioasid_trace_close(t);
  *
  * Sources: a reference process by pid (USDT probes of the ioasid provider in whatever object
- * of that process holds them), a command launched under the LD_PRELOAD shim (traced from its
+ * of that process holds them), every process of the host using the shim, a command launched under the LD_PRELOAD shim (traced from its
  * first instruction, children followed), the running kernel (iommu:* tracepoints; fentry on
  * iommufd/VFIO/IOMMU-core/driver functions where the kernel allows), or a trace file.
  * Every source yields struct ioasid_event (ioasid/event.h). A live source can be recorded to a
@@ -44,6 +44,9 @@ enum ioasid_trace_kind {
 	IOASID_TRACE_KERNEL = 3,    /* the running kernel, system-wide */
 	IOASID_TRACE_FILE = 4,      /* a trace file (path) */
 	IOASID_TRACE_SELF = 5,      /* this process (tests, in-process benchmarks) */
+	IOASID_TRACE_HOST = 6,      /* every process on this host that uses the reference through
+	                             * the LD_PRELOAD shim (ioasid-run), now and started later;
+	                             * programs linking libioasid statically need PID */
 };
 
 /* What to produce (live sources). */

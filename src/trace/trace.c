@@ -136,6 +136,9 @@ static int recorder_open(struct ioasid_trace *t)
 	case IOASID_TRACE_KERNEL:
 		snprintf(source, sizeof(source), "kernel %.100s", uname(&u) ? "?" : u.release);
 		break;
+	case IOASID_TRACE_HOST:
+		snprintf(source, sizeof(source), "host: every process using the shim");
+		break;
 	default:
 		snprintf(source, sizeof(source), "?");
 	}
@@ -293,6 +296,15 @@ static int open_live(struct ioasid_trace *t)
 	case IOASID_TRACE_KERNEL:
 		rc = kernel_backend_open(o, &t->plan, &t->kernel);
 		break;
+	case IOASID_TRACE_HOST:
+		/* Every process, present and future, that maps the shim: one uprobe per probe
+		 * site on the file, no process filter. */
+		if (o->binary)
+			snprintf(shim, sizeof(shim), "%s", o->binary);
+		else if ((rc = ioasid_locate_preload(shim, sizeof(shim), err, sizeof(err))))
+			return trace_error(-rc, "cannot trace the host's reference users: %s", err);
+		rc = usdt_backend_open(o, -1, shim, &t->plan, &t->usdt);
+		break;
 	default:
 		return trace_error(EINVAL, "trace source kind %d: unknown", (int)o->kind);
 	}
@@ -303,7 +315,8 @@ static int open_live(struct ioasid_trace *t)
 	/* A running process or kernel kept going while the probes were attached one by one: what
 	 * it did meanwhile was seen by some probes and not by others. The stream starts once all
 	 * are in (a launched command is held until then, so it loses nothing). */
-	if (o->kind == IOASID_TRACE_PID || o->kind == IOASID_TRACE_KERNEL)
+	if (o->kind == IOASID_TRACE_PID || o->kind == IOASID_TRACE_KERNEL ||
+	    o->kind == IOASID_TRACE_HOST)
 		t->start_ns = now_ns();
 	if (t->usdt)
 		usdt_backend_maps(t->usdt, &t->maps[t->nr_maps++]);
@@ -463,8 +476,9 @@ int ioasid_trace_poll(struct ioasid_trace *t, int timeout_ms, ioasid_trace_event
 		return poll_file(t);
 	if (!t->rb)
 		return trace_error(EOPNOTSUPP, "this trace was opened as a dry run: nothing to poll");
-	/* A launched command that is gone: drain, then say so. */
-	if (child_gone(t)) {
+	/* A traced process that is gone, once nothing is left to deliver: say so. Asked only
+	 * when a poll finds nothing (the check reads /proc): a busy stream pays nothing. */
+	if (t->child_exited) {
 		rc = ring_buffer__consume(t->rb);
 		if (rc < 0 && rc != -ECANCELED)
 			return trace_error(-rc, "ring buffer: %s", strerror(-rc));
@@ -485,6 +499,8 @@ int ioasid_trace_poll(struct ioasid_trace *t, int timeout_ms, ioasid_trace_event
 	if (t->rec_err)
 		return trace_error(-t->rec_err, "record file %s: %s", t->opts.record_path,
 				   strerror(-t->rec_err));
+	if (!t->delivered && child_gone(t))
+		return ioasid_trace_poll(t, 0, fn, arg);    /* drain what came meanwhile */
 	return t->delivered;
 }
 

@@ -2,10 +2,13 @@
  * unmodified program (only <linux/iommufd.h>, <linux/vfio.h>, libc): the acceptance scenario of
  * the device side.
  *
- *   usage: vmm_scenario [RAM_GIB] [--guest-invalidates]
+ *   usage: vmm_scenario [RAM_GIB] [--guest-invalidates] [--churn N] [--hold FILE]
  *          RAM_GIB default 4; --guest-invalidates: the guest of step 4 invalidates right
  *          after editing its table, as a correct guest does (no stale DMA on purpose: the
- *          run ioasid-check audits clean). Devices from the default platform:
+ *          run ioasid-check audits clean). --churn N: before teardown, N map+unmap pairs of
+ *          a 2 MiB buffer in the second IOAS (a balloon / hotplug). --hold FILE: before
+ *          teardown, write this process's pid to FILE and wait until FILE is removed (a
+ *          monitor's test looks at the running VMM meanwhile). Devices from the default platform:
  *          /dev/vfio/devices/vfio0 (NVMe, PASID), vfio1 (DSA-like: the vIOMMU-managed device),
  *          vfio3 (GPU)
  *
@@ -22,7 +25,9 @@
  *  6. DMA by each device through BAR0's DMA engine (register map: src/vfio/vfio.h), checked
  *     byte for byte; an unmapped IOVA faults
  *  7. detach everything (PASID, RIDs), destroy the HWPTs, unmap, close the fds
- * Prints one line per step; exits 1 on the first failure.
+ * Prints one line per step, then what it did ("performed: maps=... unmaps=... map_bytes=...
+ * unmap_bytes=... attaches=... detaches=...": every successful call counted by the client, so a
+ * monitor's numbers can be checked against it); exits 1 on the first failure.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +61,7 @@
 #define HOLE_HI (4 * SZ_1G)
 
 static int iommufd;
+static unsigned long long n_maps, n_unmaps, map_bytes, unmap_bytes, n_attaches, n_detaches;
 static uint8_t *ram;             /* guest RAM, host side */
 static uint64_t ram_size;
 
@@ -117,6 +123,7 @@ static void dev_attach(struct dev *d, uint32_t pasid, uint32_t *pt)
 	if (ioctl(d->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at))
 		fail("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
 	*pt = at.pt_id;
+	n_attaches++;
 }
 
 static void dev_detach(struct dev *d, uint32_t pasid)
@@ -127,6 +134,7 @@ static void dev_detach(struct dev *d, uint32_t pasid)
 
 	if (ioctl(d->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt))
 		fail("VFIO_DEVICE_DETACH_IOMMUFD_PT");
+	n_detaches++;
 }
 
 static void reg_write(struct dev *d, uint64_t off, const void *v, size_t n)
@@ -173,6 +181,32 @@ static void ioas_map(uint32_t ioas, void *va, uint64_t iova, uint64_t len)
 
 	if (ioctl(iommufd, IOMMU_IOAS_MAP, &m))
 		fail("IOMMU_IOAS_MAP");
+	n_maps++;
+	map_bytes += len;
+}
+
+static void ioas_unmap(uint32_t ioas, uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap u = { .size = sizeof(u), .ioas_id = ioas, .iova = iova,
+				      .length = len };
+
+	if (ioctl(iommufd, IOMMU_IOAS_UNMAP, &u))
+		fail("IOMMU_IOAS_UNMAP");
+	n_unmaps++;
+	unmap_bytes += u.length;
+}
+
+/* --hold FILE: say we are here (our pid in FILE) and wait until FILE is gone. */
+static void hold(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f))
+		fail(path);
+	printf("holding: remove %s to tear down\n", path);
+	fflush(stdout);
+	while (access(path, F_OK) == 0)
+		usleep(10000);
 }
 
 static uint32_t hwpt_alloc(uint32_t dev, uint32_t pt, uint32_t flags, uint32_t type,
@@ -245,12 +279,25 @@ int main(int argc, char **argv)
 	struct dev dsa = { "/dev/vfio/devices/vfio1", "DSA-like, behind the vIOMMU", -1, 0, 0 };
 	struct dev gpu = { "/dev/vfio/devices/vfio3", "GPU", -1, 0, 0 };
 	uint64_t gib = argc > 1 ? strtoull(argv[1], NULL, 0) : 4, chunks = 0, a;
-	const int guest_invalidates = argc > 2 && !strcmp(argv[2], "--guest-invalidates");
+	int guest_invalidates = 0;
+	unsigned long churn = 0;
+	const char *hold_path = NULL;
 	uint32_t ioas, ioas2, pt, hw_nvme, hw_gpu, parent, nested, hw_pasid_rid, hw_pasid;
 	struct iommu_hwpt_vtd_s1 s1 = { .pgtbl_addr = S1_ROOT, .addr_width = 48 };
 	uint8_t *side;
 	double t0;
 
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--guest-invalidates"))
+			guest_invalidates = 1;
+		else if (!strcmp(argv[i], "--churn") && i + 1 < argc)
+			churn = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
+			hold_path = argv[++i];
+		else
+			check(0, "usage: vmm_scenario [RAM_GIB] [--guest-invalidates] [--churn N] "
+			      "[--hold FILE]");
+	}
 	check(gib >= 1 && gib <= 64, "RAM_GIB must be 1..64");
 	ram_size = gib * SZ_1G;
 	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
@@ -355,6 +402,15 @@ int main(int argc, char **argv)
 	printf("PASID: NVMe RID on HWPT %u (replace), PASID 1 on HWPT %u of IOAS %u\n",
 	       hw_pasid_rid, hw_pasid, ioas2);
 
+	for (unsigned long i = 0; i < churn; i++) {
+		ioas_map(ioas2, side, 0x10000000, SZ_2M);
+		ioas_unmap(ioas2, 0x10000000, SZ_2M);
+	}
+	if (churn)
+		printf("churn: %lu map+unmap pairs of 2 MiB in IOAS %u\n", churn, ioas2);
+	if (hold_path)
+		hold(hold_path);
+
 	/* 7. teardown */
 	dev_detach(&nvme, 1);
 	dev_detach(&nvme, 0);
@@ -375,6 +431,8 @@ int main(int argc, char **argv)
 	munmap(side, SZ_2M);
 	munmap(ram, ram_size);
 	printf("teardown: detached, destroyed, closed\n");
+	printf("performed: maps=%llu unmaps=%llu map_bytes=%llu unmap_bytes=%llu attaches=%llu "
+	       "detaches=%llu\n", n_maps, n_unmaps, map_bytes, unmap_bytes, n_attaches, n_detaches);
 	printf("vmm_scenario: OK\n");
 	return 0;
 }
