@@ -72,6 +72,22 @@ if [ "$(id -u)" -eq 0 ]; then
 else
 	echo "Live checking skipped: ioasid-check needs root (BPF, uprobes)." | tee -a "$out"
 fi
+{
+	echo
+	echo "### Live monitoring (ioasid-top): CPU of the monitor at a 1 s refresh, idle and under the heaviest workload"
+} >>"$out"
+if [ "$(id -u)" -eq 0 ]; then
+	# Idle: every process of the host using the shim, nothing running; 20 updates. Then the
+	# heaviest event rate of the set (as above) watched with -p; the monitor's own CPU time
+	# (user + sys, from /usr/bin/time: BPF load and uprobe attach included) over its wall time.
+	run bash -c "/usr/bin/time -f 'ioasid-top idle: user %U s, sys %S s, wall %e s' $build/bin/ioasid-top -b 1 20 > /dev/null"
+	topjson=$(mktemp)
+	run bash -c "(exec $build/bench/bench_ioas_map --small 20000 --repeats 7 >/dev/null) & sleep 0.2; /usr/bin/time -f 'ioasid-top under bench_ioas_map --small: user %U s, sys %S s, wall %e s' $build/bin/ioasid-top -b -j 1 -p \$! > $topjson"
+	run bash -c "grep '\"type\":\"header\"' $topjson | tail -1 | grep -o '\"events\":[0-9]*,\"dropped\":[0-9]*'"
+	rm -f "$topjson"
+else
+	echo "Live monitoring skipped: ioasid-top needs root (BPF, uprobes)." | tee -a "$out"
+fi
 echo "<!-- results:end -->" >>"$out"
 
 # Replace the section between the markers (or append it).

@@ -9,8 +9,10 @@
 # 3. audit the same VMM whose guest DMAs before invalidating its stage-1 edit: MAP-4 caught;
 # 4. audit a VFIO cdev client with a bug injected into the reference (IOASID_INJECT: the IOTLB
 #    flush on unmap is skipped): MAP-2 caught, as a silent kernel bug would be.
-# The live monitor (ioasid-top) joins with its issue (#6). Tracing and auditing live need root
-# (BPF + uprobes): without it the demo says why, runs the workload untraced and audits nothing.
+# 5. watch the VMM with ioasid-top (batch mode, per device: one update per second, the last one
+#    after it exits): maps, unmaps, bytes, pinned guest RAM, flushes, faults, latencies.
+# Tracing, auditing and monitoring live need root (BPF + uprobes): without it the demo says why,
+# runs the workload untraced and audits nothing.
 set -euo pipefail
 build=${1:-build}
 rec=$(mktemp /tmp/ioasid-demo-XXXXXX.trace)
@@ -48,6 +50,10 @@ if "$build/bin/ioasid-trace" --check -- /bin/true 2>/dev/null; then
 	echo "(the client's own 'copy after unmap faults' check fails too: the device still reads)"
 	audit 1 env IOASID_INJECT=unmap-skip-flush "$build/bin/ioasid-check" --history 4 -- \
 		"$clients/cdev_client"
+	echo "== 5. ioasid-top watches the VMM per device (its own output to /dev/null), then its totals"
+	echo "\$ $build/bin/ioasid-top -b -V device 1 -- sh -c 'exec \"\$0\" \"\$@\" >/dev/null' $clients/vmm_scenario 1 --guest-invalidates --churn 500"
+	"$build/bin/ioasid-top" -b -V device 1 -- sh -c 'exec "$0" "$@" >/dev/null' \
+		"$clients/vmm_scenario" 1 --guest-invalidates --churn 500
 else
 	"$build/bin/ioasid-trace" --check -- /bin/true || true
 	echo "(tracing and auditing unavailable here: running the workload untraced)"

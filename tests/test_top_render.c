@@ -452,10 +452,10 @@ static const char *const exp_detail_80x24[] = {
 	"  -0.012s account     ctx 1 pinned 1.0G delta +2.0M",
 	"  -0.012s ioas_map    lat 2.9u ctx 1 ioas 2 iova 0x100000000 len 2.0M",
 	"  -0.008s ioas_unmap  lat 4.1u ctx 1 ioas 2 iova 0xc0000000 len 2.0M",
-	"  -0.007s iotlb_inv   dom 1:5 pasid 0 iova 0xc0000000 len 2.0M why unmap",
+	"  -0.008s iotlb_inv   dom 1:5 pasid 0 iova 0xc0000000 len 2.0M why unmap",
 	"  -0.001s dma         dev 0000:00:03.0 pasid 0 iova 0x100000000 len 4.0K dom 1:5",
-	"  -0.000s ioas_unmap  result -ENOENT lat 850n ctx 1 ioas 2 iova 0x0 len all",
-	"  -0.000s ioas_map    result -ENOMEM lat 31.4u ctx 1 ioas 2 iova 0x0 len 1.0G",
+	"  -0.001s ioas_unmap  result -ENOENT lat 850n ctx 1 ioas 2 iova 0x0 len all",
+	"  -0.001s ioas_map    result -ENOMEM lat 31.4u ctx 1 ioas 2 iova 0x0 len 1.0G",
 	"Esc back  j/k row  s sort:load  q quit  p pause  ? help",
 	NULL
 };

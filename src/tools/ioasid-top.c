@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -194,12 +195,16 @@ static int metrics_update(struct monitor *m)
 	top_snapshot_free(&procs);
 	if (m->o->metrics_path) {
 		char tmp[4096];
+		struct stat st;
 		FILE *out;
+		/* A regular file is replaced whole (a scraper never reads half of it); anything
+		 * else (a pipe, /dev/stdout) is written in place. */
+		bool in_place = !stat(m->o->metrics_path, &st) && !S_ISREG(st.st_mode);
 
-		snprintf(tmp, sizeof(tmp), "%s.tmp", m->o->metrics_path);
+		snprintf(tmp, sizeof(tmp), "%s%s", m->o->metrics_path, in_place ? "" : ".tmp");
 		out = fopen(tmp, "w");
 		if (!out || fwrite(text, 1, len, out) != len || fclose(out) ||
-		    rename(tmp, m->o->metrics_path)) {
+		    (!in_place && rename(tmp, m->o->metrics_path))) {
 			rc = -errno;
 			fprintf(stderr, "ioasid-top: --metrics %s: %s: give a writable path\n",
 				m->o->metrics_path, strerror(errno));

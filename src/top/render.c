@@ -330,7 +330,7 @@ static void title_line(struct top_line *l, const struct top_snapshot *s, const s
 					  T_TOOL };
 	char text[T_COUNT][sizeof(s->hdr.source) + 8], a[TOP_FMT_LEN];
 	bool on[T_COUNT];
-	size_t total = 0;
+	long total = -3;        /* no " - " before the first */
 
 	snprintf(text[T_TOOL], sizeof(text[0]), "ioasid-top");
 	snprintf(text[T_SOURCE], sizeof(text[0]), "%.*s", (int)sizeof(s->hdr.source),
@@ -345,16 +345,15 @@ static void title_line(struct top_line *l, const struct top_snapshot *s, const s
 	for (int i = 0; i < T_COUNT; i++) {
 		on[i] = i == T_PAUSED ? ui && ui->paused : i == T_ENDED ? s->hdr.ended : true;
 		on[i] = on[i] && text[i][0];
-		total += on[i] ? strlen(text[i]) + (i >= T_PAUSED ? 1 : 3) : 0;
+		total += on[i] ? (long)strlen(text[i]) + (i >= T_PAUSED ? 1 : 3) : 0;
 	}
-	total -= 3;             /* no " - " before the first */
-	for (size_t k = 0; k < sizeof(drop_order) / sizeof(drop_order[0]) && total > l->width;
-	     k++) {
+	for (size_t k = 0; k < sizeof(drop_order) / sizeof(drop_order[0]) &&
+			   total > (long)l->width; k++) {
 		int i = drop_order[k];
 
 		if (on[i]) {
 			on[i] = false;
-			total -= strlen(text[i]) + (i >= T_PAUSED ? 1 : 3);
+			total -= (long)strlen(text[i]) + (i >= T_PAUSED ? 1 : 3);
 		}
 	}
 	for (int i = 0; i < T_COUNT; i++)
@@ -737,11 +736,11 @@ static void event_line(struct top_line *l, const struct ioasid_event *ev, uint64
 	const char *f = ev->type < IOASID_EV_MAX ? ev_fields[ev->type] : NULL;
 	const char *name = ioasid_event_type_name(ev->type);
 	uint64_t age = now_ns > ev->ts_ns ? now_ns - ev->ts_ns : ev->ts_ns - now_ns;
+	uint64_t ms = age / 1000000 + (age % 1000000 >= 500000);        /* to the nearest */
 	char item[64], a[TOP_FMT_LEN];
 
 	top_line_add(l, "  %s%llu.%03llus ", now_ns >= ev->ts_ns ? "-" : "+",
-		     (unsigned long long)(age / 1000000000),
-		     (unsigned long long)(age / 1000000 % 1000));
+		     (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
 	if (strcmp(name, "?"))
 		top_line_add(l, "%-11s", name);
 	else

@@ -211,8 +211,8 @@ int top_engine_snapshot(struct top_engine *e, enum top_view view, uint64_t now_n
  * `ascending`); ties by label, so the order is stable and total. Unknown values sort last. */
 void top_arrange_sort(struct top_snapshot *s, int sort, bool ascending);
 
-/* Keep rows whose label, comm, device name or group contain `filter`, or whose pid, or
- * ctx (hex) equals it. NULL or "": keep all. */
+/* Keep rows whose label, comm or device name contain `filter` (any case), or whose pid,
+ * group or ctx (hex) equals it. NULL or "": keep all. */
 void top_arrange_filter(struct top_snapshot *s, const char *filter);
 
 /* ---- UI state and rendering ---------------------------------------------------------------- */
