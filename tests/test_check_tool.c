@@ -19,44 +19,19 @@
 
 static char check_bin[PATH_MAX], scenario[PATH_MAX], cdev_client[PATH_MAX], bench_map[PATH_MAX];
 
-static void locate_one(const char *self, const char *rel, const char *alt, char *out)
-{
-	char try_[PATH_MAX];
-
-	snprintf(try_, sizeof(try_), "%s/%s", self, rel);
-	if (access(try_, X_OK))
-		snprintf(try_, sizeof(try_), "%s/%s", self, alt);
-	cr_assert_not_null(realpath(try_, out), "%s not built: run 'make'", rel);
-}
-
 static void locate(void)
 {
-	char self[PATH_MAX - 64];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	cr_assert_gt(n, 0);
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0';       /* build/tests or build/asan/tests */
-	locate_one(self, "../bin/ioasid-check", "../../bin/ioasid-check", check_bin);
-	locate_one(self, "clients/vmm_scenario", "../../tests/clients/vmm_scenario", scenario);
-	locate_one(self, "clients/cdev_client", "../../tests/clients/cdev_client", cdev_client);
-	locate_one(self, "../bench/bench_ioas_map", "../../bench/bench_ioas_map", bench_map);
+	run_locate("../bin/ioasid-check", "../../bin/ioasid-check", check_bin);
+	run_locate("clients/vmm_scenario", "../../tests/clients/vmm_scenario", scenario);
+	run_locate("clients/cdev_client", "../../tests/clients/cdev_client", cdev_client);
+	run_locate("../bench/bench_ioas_map", "../../bench/bench_ioas_map", bench_map);
 }
 
 TestSuite(check_tool, .init = locate, .timeout = 200);
 
 static char *tmp_path(const char *what)
 {
-	static char paths[4][64];
-	static int next;
-	char *p = paths[next++ % 4];
-	int fd;
-
-	snprintf(p, sizeof(paths[0]), "/tmp/ioasid-check-%s-XXXXXX", what);
-	fd = mkstemp(p);
-	cr_assert_geq(fd, 0);
-	close(fd);
-	return p;
+	return run_tmp_path("check", what);
 }
 
 static int count_of(const char *text, const char *needle)

@@ -719,9 +719,6 @@ int main(int argc, char **argv)
 	int status, rc;
 
 	source_cli_init(&o.src, "ioasid-top");
-	o.interval = 1.0;
-	o.max_series = DEFAULT_MAX_SERIES;
-	o.sort = TOP_SORT_LOAD;
 	opterr = 0;
 	parse(argc, argv, &o);
 

@@ -285,6 +285,9 @@ struct row_acc {
 	bool active;                     /* d holds something */
 };
 
+/* Aggregate keys are hashed and compared whole: no padding bytes. */
+_Static_assert(sizeof(struct ioasid_agg_key) == 32, "struct ioasid_agg_key has no holes");
+
 struct agg_entry {
 	struct ioasid_agg_value cur, prev;
 };
@@ -740,19 +743,12 @@ int top_engine_feed(struct top_engine *e, const struct ioasid_event *ev)
 	return rc;
 }
 
-void top_engine_aggregate_begin(struct top_engine *e)
-{
-	(void)e;   /* a key the map no longer returns keeps its last value: nothing to reset */
-}
-
 int top_engine_aggregate(struct top_engine *e, const struct ioasid_agg_key *key,
 			 const struct ioasid_agg_value *sum)
 {
-	struct ioasid_agg_key k;
+	struct ioasid_agg_key k = *key;   /* no padding: the whole key is hashed */
 	struct agg_entry *a;
 
-	memset(&k, 0, sizeof(k));
-	k = *key;
 	a = tbl_get(&e->aggs, &k, NULL);
 	if (!a)
 		return -ENOMEM;
@@ -1501,9 +1497,12 @@ int top_engine_snapshot(struct top_engine *e, enum top_view view, uint64_t now_n
 {
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if ((int)view < 0 || view >= TOP_VIEW_COUNT)
+	if ((int)view < 0 || view >= TOP_VIEW_COUNT) {
+		memset(out, 0, sizeof(*out));
 		return -EINVAL;
+	}
 	rc = top_engine_tick(e, now_ns, wall_s);
+	if (rc)
+		memset(out, 0, sizeof(*out));
 	return rc ? rc : top_engine_view(e, view, out);
 }

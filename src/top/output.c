@@ -146,21 +146,8 @@ static void j_avail(struct json *j, const char *key, enum top_avail avail, uint6
 
 static void j_totals(struct json *j, const struct top_totals *t)
 {
-#define TOT(f) j_u64(j, #f, t->f)
-	TOT(maps);
-	TOT(map_fails);
-	TOT(map_bytes);
-	TOT(unmaps);
-	TOT(unmap_fails);
-	TOT(unmap_bytes);
-	TOT(copies);
-	TOT(invs);
-	TOT(faults);
-	TOT(dmas);
-	TOT(dma_faults);
-	TOT(stale_hits);
-	TOT(attach_ops);
-	TOT(detach_ops);
+#define TOT(f, bytes) j_u64(j, #f, t->f);
+	TOP_TOTALS(TOT)
 #undef TOT
 }
 

@@ -882,29 +882,22 @@ static int metric_items(const struct top_row *r, char items[][48])
 	return n;
 }
 
+static const char *top_fmt_u64(uint64_t v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
 static int total_items(const struct top_totals *t, char items[][48])
 {
-	char a[TOP_FMT_LEN];
+	char a[TOP_FMT_LEN], u[TOP_FMT_LEN];
 	int n = 0;
 
-#define TOT(f) snprintf(items[n++], 48, #f " %llu", (unsigned long long)t->f)
-#define TOT_BYTES(f) snprintf(items[n++], 48, #f " %s", top_fmt_bytes((double)t->f, a, sizeof(a)))
-	TOT(maps);
-	TOT(map_fails);
-	TOT_BYTES(map_bytes);
-	TOT(unmaps);
-	TOT(unmap_fails);
-	TOT_BYTES(unmap_bytes);
-	TOT(copies);
-	TOT(invs);
-	TOT(faults);
-	TOT(dmas);
-	TOT(dma_faults);
-	TOT(stale_hits);
-	TOT(attach_ops);
-	TOT(detach_ops);
+#define TOT(f, bytes)                                                                          \
+	snprintf(items[n++], 48, #f " %s", bytes ? top_fmt_bytes((double)t->f, a, sizeof(a))      \
+						 : top_fmt_u64(t->f, u, sizeof(u)));
+	TOP_TOTALS(TOT)
 #undef TOT
-#undef TOT_BYTES
 	return n;
 }
 

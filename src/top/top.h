@@ -90,18 +90,24 @@ struct top_row_id {
 	                                 * "ctx 1a2b", "ioas 3", "dom 1:5", "0000:00:03.0" */
 };
 
-/* Cumulative totals of a row since the monitor started (counts of events seen). */
+/* Cumulative totals of a row since the monitor started (counts of events seen), one list for
+ * the struct and every printer: X(field, is_bytes).
+ *   invs        IOTLB invalidations
+ *   faults      IO page faults: refused device DMA where the source sees DMA (reference), else
+ *               faults the IOMMU reported (FAULT)
+ *   dmas        device DMA; dma_faults: of those, refused ones
+ *   stale_hits  IOTLB hits on a stale translation
+ *   attach_ops  attach + replace operations (successful) */
+#define TOP_TOTALS(X)                                                                              \
+	X(maps, 0) X(map_fails, 0) X(map_bytes, 1)                                                 \
+	X(unmaps, 0) X(unmap_fails, 0) X(unmap_bytes, 1)                                           \
+	X(copies, 0) X(invs, 0) X(faults, 0) X(dmas, 0) X(dma_faults, 0) X(stale_hits, 0)          \
+	X(attach_ops, 0) X(detach_ops, 0)
+
 struct top_totals {
-	uint64_t maps, map_fails, map_bytes;
-	uint64_t unmaps, unmap_fails, unmap_bytes;
-	uint64_t copies;
-	uint64_t invs;                  /* IOTLB invalidations */
-	uint64_t faults;                /* IO page faults: refused device DMA where the source sees
-	                                 * DMA (reference), else faults the IOMMU reported (FAULT) */
-	uint64_t dmas, dma_faults;      /* device DMA, and of those, refused ones */
-	uint64_t stale_hits;            /* IOTLB hits on a stale translation */
-	uint64_t attach_ops;            /* attach + replace operations (successful) */
-	uint64_t detach_ops;
+#define TOP_X_TOTAL(f, bytes) uint64_t f;
+	TOP_TOTALS(TOP_X_TOTAL)
+#undef TOP_X_TOTAL
 };
 
 struct top_row {
@@ -177,10 +183,8 @@ void top_engine_free(struct top_engine *e);
 /* An event, in stream order. 0, or -ENOMEM (the event is lost: counted). */
 int top_engine_feed(struct top_engine *e, const struct ioasid_event *ev);
 
-/* One aggregate of a walk (ioasid_trace_aggregates): cumulative since the source opened.
- * Call top_engine_aggregate_begin() before the walk: keys not walked again keep their last
- * value. */
-void top_engine_aggregate_begin(struct top_engine *e);
+/* One aggregate of a walk (ioasid_trace_aggregates): cumulative since the source opened (a
+ * key not walked again keeps its last value). */
 int top_engine_aggregate(struct top_engine *e, const struct ioasid_agg_key *key,
 			 const struct ioasid_agg_value *sum);
 
