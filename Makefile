@@ -62,7 +62,7 @@ BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_x86 -mcpu=v3 -Wall -Wno-unused
 	       -I$(BUILD)/bpf -Ibpf -Iinclude \
 	       -idirafter /usr/include/$(HOST_MULTIARCH) -idirafter /usr/include
 
-TRACE_SRCS  := $(wildcard src/trace/*.c src/check/*.c src/top/*.c)
+TRACE_SRCS  := $(wildcard src/trace/*.c src/check/*.c src/top/*.c src/benchkit/*.c)
 TRACE_OBJS  := $(TRACE_SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_TRACE_OBJS := $(TRACE_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 TRACE_A     := $(BUILD)/lib/libioasid-trace.a

@@ -19,37 +19,6 @@
 
 #ifndef RUN_TIMEOUT_S
 #define RUN_TIMEOUT_S 90
-/* A built binary beside this test: `rel` from build/tests, `alt` from build/asan/tests. */
-static inline void run_locate(const char *rel, const char *alt, char out[PATH_MAX])
-{
-	char self[PATH_MAX - 64], try_[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	cr_assert_gt(n, 0);
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0';
-	snprintf(try_, sizeof(try_), "%s/%s", self, rel);
-	if (access(try_, X_OK))
-		snprintf(try_, sizeof(try_), "%s/%s", self, alt);
-	cr_assert_not_null(realpath(try_, out), "%s not built: run 'make'", rel);
-}
-
-/* A fresh empty file /tmp/ioasid-TOOL-WHAT-XXXXXX; the name stays valid for the next five
- * calls. */
-static inline char *run_tmp_path(const char *tool, const char *what)
-{
-	static char paths[6][80];
-	static int next;
-	char *p = paths[next++ % 6];
-	int fd;
-
-	snprintf(p, sizeof(paths[0]), "/tmp/ioasid-%s-%s-XXXXXX", tool, what);
-	fd = mkstemp(p);
-	cr_assert_geq(fd, 0);
-	close(fd);
-	return p;
-}
-
 #endif
 
 extern char **environ;
