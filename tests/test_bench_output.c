@@ -63,6 +63,7 @@ static void config(struct bench_config *c, const char *backend, const char *serv
 	snprintf(c->trace, sizeof(c->trace), "off");
 	snprintf(c->attach, sizeof(c->attach), "%s", attach);
 	c->page_size = 4096;
+	c->leaf_max = 4096;
 	c->op_bytes = 4096;
 	c->ops = 1024;
 	c->repeat_bytes = c->ops * c->op_bytes;
@@ -413,7 +414,7 @@ static struct bench_record json_record(void)
 static const char exp_json_record[] =
 	"{\"config\":{\"backend\":\"ref\",\"served_by\":\"reference\",\"workload\":\"map-unmap\","
 	"\"phase\":\"map\",\"pattern\":\"seq\",\"inval\":\"-\",\"trace\":\"off\","
-	"\"attach\":\"mock domain\",\"page_size\":4096,\"op_bytes\":4096,"
+	"\"attach\":\"mock domain\",\"page_size\":4096,\"leaf_max\":4096,\"op_bytes\":4096,"
 	"\"repeat_bytes\":4194304,\"ops\":1024,\"threads\":1,\"repeats\":5},"
 	"\"ops_s\":{\"median\":1234567.5,\"min\":1200000,\"max\":1250000.25,\"p10\":1210000,"
 	"\"p90\":1245000,\"n\":5},"

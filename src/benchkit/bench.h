@@ -207,7 +207,10 @@ struct bench_config {
 	char trace[12];         /* "off", "counters", "events", "check" */
 	char attach[64];        /* what owns the domain: "mock domain", "device 0000:00:02.0",
 	                         * "selftest mock domain", "none" */
-	uint64_t page_size;     /* leaf size forced or backing page size (bytes) */
+	uint64_t page_size;     /* the page size the workload is about (backing pages) */
+	uint64_t leaf_max;      /* the largest IOPTE the domain could use: 4096 where 4 KiB leaves
+	                         * were forced (IOMMU_OPTION_HUGE_PAGES=0), 0 when not controlled
+	                         * (the mock's leaves then follow VA/IOVA alignment) */
 	uint64_t op_bytes;      /* bytes per operation */
 	uint64_t repeat_bytes;  /* bytes per repeat (op_bytes × ops) */
 	uint64_t ops;           /* operations per repeat */

@@ -37,7 +37,7 @@
  *
  * JSON Lines: one object per line. A record is
  *   {"config":{"backend","served_by","workload","phase","pattern","inval","trace","attach",
- *    "page_size","op_bytes","repeat_bytes","ops","threads","repeats"},
+ *    "page_size","leaf_max","op_bytes","repeat_bytes","ops","threads","repeats"},
  *    "ops_s":S,"gb_s":S,"repeat_ns":S,"lat":{"n","p50","p99","max"},
  *    "overhead","events","dropped","violations","note"}
  * with S = {"median","min","max","p10","p90","n"}: keys are the fields of bench.h's structs,
@@ -596,6 +596,7 @@ void bench_record_json(FILE *f, const struct bench_record *r)
 	JSON_FIELD_STR(f, ",", cfg, trace);
 	JSON_FIELD_STR(f, ",", cfg, attach);
 	JSON_FIELD_U64(f, cfg, page_size);
+	JSON_FIELD_U64(f, cfg, leaf_max);
 	JSON_FIELD_U64(f, cfg, op_bytes);
 	JSON_FIELD_U64(f, cfg, repeat_bytes);
 	JSON_FIELD_U64(f, cfg, ops);

@@ -93,4 +93,10 @@ int bench_tracer_stop(struct bench_tracer *t, char *why, size_t whylen);
  * Returns the number of rows (0: nothing matched; the table says so). */
 size_t bench_anchors_markdown(FILE *f, const struct bench_record *recs, size_t n);
 
+/* ---- do two runs agree? (compare.c) ----------------------------------------------------------
+ * Pair the figures of two JSON Lines files by configuration; a pair agrees when either run's
+ * median ops/s lies within the other's [min, max]. The disagreements and a summary line go to
+ * out. Returns how many pairs disagree, -ENODATA when no figure pairs up, or -errno. */
+int bench_compare_files(const char *old_path, const char *new_path, FILE *out);
+
 #endif

@@ -41,6 +41,8 @@ struct options {
 	bool trace[BENCH_TRACE_COUNT];
 	const char *json;
 	const char *anchors;            /* Markdown comparison with the published figures */
+	const char *compare;            /* --compare OLD (NEW is the one positional argument) */
+	const char *compare_new;
 	const char *device;
 	unsigned int group;
 	const char *platform;           /* ref-uapi/ref-type1: shared host name; NULL: private */
@@ -87,6 +89,9 @@ static void usage(FILE *out)
 "  -a, --anchors FILE     a Markdown table of the figures the issues cite (VFIO type1,\n"
 "                         dma_map_benchmark) beside this run's, and every backend against\n"
 "                         ref ('-': stdout)\n"
+"  -c, --compare OLD NEW  do two runs' JSON Lines agree? Each figure's median ops/s must lie\n"
+"                         within the other run's [min-max]; lists those that do not\n"
+"                         (exit 0: all agree, 1: some do not)\n"
 "  -q, --quiet            no table\n"
 "  -l, --list             list the backends (usable here or why not) and the workloads\n"
 "  -h, --help             this help;  -V, --version  the version\n"
@@ -281,6 +286,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "platform", required_argument, NULL, O_PLATFORM },
 		{ "json", required_argument, NULL, 'j' },
 		{ "anchors", required_argument, NULL, 'a' },
+		{ "compare", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
@@ -306,7 +312,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:w:t:r:j:a:qlhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:w:t:r:j:a:c:qlhV", longopts, NULL)) != -1) {
 		struct size_list sl;
 
 		switch (c) {
@@ -399,6 +405,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'a':
 			o->anchors = optarg;
 			break;
+		case 'c':
+			o->compare = optarg;
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -425,6 +434,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			fprintf(stderr, "ioasid-bench: see ioasid-bench --help\n");
 			return 2;
 		}
+	}
+	if (o->compare) {
+		if (optind + 1 != argc)
+			return usage_error("--compare %s: give the second run's JSON Lines file "
+					   "after it", o->compare);
+		o->compare_new = argv[optind];
+		return 0;
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
@@ -530,6 +546,31 @@ static void flush_pending(struct worker_state *w, struct bench_tracer *t)
 	w->npending = 0;
 }
 
+/* "<backend> has no A, B": what a workload needs and the backend lacks, in words. */
+static void missing_caps(unsigned int missing, const char *backend, char *why, size_t len)
+{
+	static const struct { unsigned int cap; const char *words; } names[] = {
+		{ BENCH_CAP_MULTI_IOAS, "second IOAS (a type1 container is one address space)" },
+		{ BENCH_CAP_COPY, "IOMMU_IOAS_COPY" },
+		{ BENCH_CAP_DOMAIN, "domain" },
+		{ BENCH_CAP_DMA, "device DMA through the mock IOTLB (measured in-process: ref)" },
+		{ BENCH_CAP_IOTLB_STATS, "IOTLB statistics" },
+		{ BENCH_CAP_LAZY_INVAL, "deferred invalidation (iommufd and type1 are always "
+					"strict; the DMA-API comparison runs on ref)" },
+		{ BENCH_CAP_DEVICE, "device to bind" },
+	};
+	size_t used = (size_t)snprintf(why, len, "%s has no ", backend);
+	bool first = true;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && used < len; i++) {
+		if (!(missing & names[i].cap))
+			continue;
+		used += (size_t)snprintf(why + used, len - used, "%s%s", first ? "" : ", ",
+					 names[i].words);
+		first = false;
+	}
+}
+
 static int run_workloads(struct worker_state *w, struct bench_run *run, struct bench_tracer *t)
 {
 	const struct bench_workload *const *wl = bench_workloads();
@@ -543,20 +584,8 @@ static int run_workloads(struct worker_state *w, struct bench_run *run, struct b
 			if (!t) {
 				char why[BENCH_WHY];
 
-				snprintf(why, sizeof(why), "%s has no %s%s%s%s%s%s",
-					 bench_be_describe(run->be),
-					 (wl[i]->needs & ~caps & BENCH_CAP_DMA) ?
-					 "device DMA through a mock IOTLB " : "",
-					 (wl[i]->needs & ~caps & BENCH_CAP_COPY) ? "IOAS_COPY " : "",
-					 (wl[i]->needs & ~caps & BENCH_CAP_MULTI_IOAS) ?
-					 "second IOAS " : "",
-					 (wl[i]->needs & ~caps & BENCH_CAP_LAZY_INVAL) ?
-					 "deferred invalidation (iommufd and type1 are always "
-					 "strict) " : "",
-					 (wl[i]->needs & ~caps & BENCH_CAP_DEVICE) ?
-					 "usable device " : "",
-					 (wl[i]->needs & ~caps & (BENCH_CAP_DOMAIN |
-					 BENCH_CAP_IOTLB_STATS)) ? "domain statistics" : "");
+				missing_caps(wl[i]->needs & ~caps, bench_be_describe(run->be),
+					     why, sizeof(why));
 				on_skip(w, bench_backend_name(run->id), wl[i]->name, why);
 			}
 			continue;
@@ -795,6 +824,10 @@ int main(int argc, char **argv)
 	}
 	if (o.list)
 		return list();
+	if (o.compare) {
+		rc = bench_compare_files(o.compare, o.compare_new, stdout);
+		return rc < 0 ? 2 : rc > 0;
+	}
 	if (o.json) {
 		json = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
 		if (!json) {

@@ -1,0 +1,186 @@
+/* compare.c — do two runs agree? `ioasid-bench --compare OLD.jsonl NEW.jsonl`.
+ *
+ * Reads the JSON Lines ioasid-bench writes (this file parses only that format: the keys of
+ * output.c, in any order, one object per line), pairs the figures of the two runs by their
+ * configuration (backend, workload, phase, pattern, invalidation, trace, page and leaf size,
+ * bytes and operations per call, threads), and calls a pair in agreement when each run's
+ * median ops/s lies within the other's [min, max] over the repeats (either way round).
+ * A pair that does not agree is listed with both medians and their ratio; figures found in one
+ * run only are counted, not judged. Lines that are not records (skips, damage) are skipped and
+ * counted; a line that cannot be read is named by file and line number.
+ */
+#include "benchkit/workload.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct figure {
+	char key[320];
+	double median, min, max;
+	bool used;
+};
+
+struct run {
+	struct figure *v;
+	size_t n, cap;
+	size_t bad;                     /* lines that were neither a record nor a skip */
+};
+
+/* The text value of "name":"..." inside obj (no escapes in the fields compared); "" if none. */
+static void str_field(const char *obj, const char *name, char *out, size_t len)
+{
+	char pat[48];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", name);
+	out[0] = '\0';
+	p = strstr(obj, pat);
+	if (!p)
+		return;
+	p += strlen(pat);
+	e = strchr(p, '"');
+	if (e && (size_t)(e - p) < len) {
+		memcpy(out, p, (size_t)(e - p));
+		out[e - p] = '\0';
+	}
+}
+
+/* The number of "name":N after `from` (the first match); NaN if none or null. */
+static double num_field(const char *from, const char *name)
+{
+	char pat[48];
+	const char *p;
+	char *end;
+	double v;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", name);
+	p = strstr(from, pat);
+	if (!p)
+		return __builtin_nan("");
+	p += strlen(pat);
+	v = strtod(p, &end);
+	return end == p ? __builtin_nan("") : v;
+}
+
+static int parse_line(const char *line, struct figure *f)
+{
+	static const char *const strs[] = { "backend", "workload", "phase", "pattern", "inval",
+					    "trace" };
+	static const char *const nums[] = { "page_size", "leaf_max", "op_bytes", "ops",
+					    "threads" };
+	const char *cfg = strstr(line, "\"config\":{"), *ops = strstr(line, "\"ops_s\":{");
+	size_t used = 0;
+
+	if (!cfg || !ops)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		char v[64];
+
+		str_field(cfg, strs[i], v, sizeof(v));
+		used += (size_t)snprintf(f->key + used, sizeof(f->key) - used, "%s%s",
+					 i ? " " : "", v);
+	}
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		used += (size_t)snprintf(f->key + used, sizeof(f->key) - used, " %s=%.0f",
+					 nums[i], num_field(cfg, nums[i]));
+	f->median = num_field(ops, "median");
+	f->min = num_field(ops, "min");
+	f->max = num_field(ops, "max");
+	f->used = false;
+	if (!(f->median > 0) || !(f->min > 0) || !(f->max >= f->min))
+		return -ERANGE;
+	return 0;
+}
+
+static int load(const char *path, struct run *r, FILE *out)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+
+	if (!f) {
+		fprintf(out, "ioasid-bench: --compare %s: %s: give a file written by "
+			"ioasid-bench --json\n", path, strerror(errno));
+		return -errno;
+	}
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		struct figure fig;
+
+		lineno++;
+		if (strstr(line, "\"skipped\":true"))
+			continue;
+		if (parse_line(line, &fig)) {
+			if (r->bad++ < 3)
+				fprintf(out, "ioasid-bench: %s line %zu: not an ioasid-bench record "
+					"(or a figure without ops/s): ignored\n", path, lineno);
+			continue;
+		}
+		if (r->n == r->cap) {
+			size_t nc = r->cap ? 2 * r->cap : 256;
+			struct figure *nv = realloc(r->v, nc * sizeof(*nv));
+
+			if (!nv) {
+				free(line);
+				fclose(f);
+				return -ENOMEM;
+			}
+			r->v = nv;
+			r->cap = nc;
+		}
+		r->v[r->n++] = fig;
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static bool agree(const struct figure *a, const struct figure *b)
+{
+	return (b->median >= a->min && b->median <= a->max) ||
+	       (a->median >= b->min && a->median <= b->max);
+}
+
+int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
+{
+	struct run a = { 0 }, b = { 0 };
+	size_t pairs = 0, differ = 0, only_old = 0, only_new = 0;
+	int rc;
+
+	if ((rc = load(old_path, &a, out)) || (rc = load(new_path, &b, out)))
+		goto done;
+	for (size_t i = 0; i < b.n; i++) {
+		struct figure *nb = &b.v[i], *oa = NULL;
+
+		for (size_t j = 0; j < a.n && !oa; j++)
+			if (!a.v[j].used && !strcmp(a.v[j].key, nb->key))
+				oa = &a.v[j];
+		if (!oa) {
+			only_new++;
+			continue;
+		}
+		oa->used = nb->used = true;
+		pairs++;
+		if (agree(oa, nb))
+			continue;
+		if (!differ++)
+			fprintf(out, "figures outside each other's spread (ops/s median [min-max]):\n");
+		fprintf(out, "  %s: %.4g [%.4g-%.4g] then %.4g [%.4g-%.4g], x%.3f\n", nb->key,
+			oa->median, oa->min, oa->max, nb->median, nb->min, nb->max,
+			nb->median / oa->median);
+	}
+	for (size_t j = 0; j < a.n; j++)
+		only_old += !a.v[j].used;
+	fprintf(out, "compare: %zu figures in both runs, %zu agree within the reported spread, "
+		"%zu do not; %zu only in %s, %zu only in %s\n", pairs, pairs - differ, differ,
+		only_old, old_path, only_new, new_path);
+	rc = pairs ? (int)differ : -ENODATA;
+	if (!pairs)
+		fprintf(out, "ioasid-bench: --compare: no figure of %s has the configuration of one "
+			"in %s: compare runs of the same workloads\n", new_path, old_path);
+done:
+	free(a.v);
+	free(b.v);
+	return rc;
+}
