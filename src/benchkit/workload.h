@@ -28,6 +28,10 @@ struct bench_params {
 	uint64_t dma_bytes;                     /* `dma`: bytes per device access */
 	unsigned int fq_size;                   /* `dma-api`: deferred flush-queue entries */
 	uint64_t thread_pairs;                  /* `threads`: map+unmap pairs per thread */
+	bool big_regions_ref_only;              /* `region` above 4 GiB on `ref` only (the
+	                                         * standard set: the uAPI backends share its
+	                                         * io_pagetable; faulting 16 GiB in takes ~20 s
+	                                         * here per backend) */
 };
 #define BENCH_PAT_SEQ    (1u << 0)
 #define BENCH_PAT_RANDOM (1u << 1)
@@ -37,9 +41,10 @@ void bench_params_default(struct bench_params *p);
 /* Smaller sizes for a quick look (and the tests): every workload still runs. */
 void bench_params_quick(struct bench_params *p);
 
-/* What a workload reports to. */
+/* What a workload reports to: a measurement's record (configuration, note; filled from its
+ * samples) and the samples themselves, which the caller may pool over rounds. */
 struct bench_sink {
-	void (*emit)(void *arg, struct bench_record *r);
+	void (*emit)(void *arg, struct bench_record *r, struct bench_samples *s);
 	void (*skip)(void *arg, const char *backend, const char *workload, const char *why);
 	void *arg;
 };
@@ -49,6 +54,7 @@ struct bench_run {
 	enum bench_backend_id id;
 	const struct bench_params *p;
 	const char *trace;                      /* the trace mode in force, for the records */
+	unsigned int round;                     /* 0-based pass over the workload list */
 	struct bench_sink sink;
 };
 
@@ -86,6 +92,22 @@ void bench_tracer_take(struct bench_tracer *t, uint64_t *events, uint64_t *dropp
 		       int64_t *violations);
 /* Drain, stop, and report the check verdict into why (0 clean, 1 violations, 2 not clean). */
 int bench_tracer_stop(struct bench_tracer *t, char *why, size_t whylen);
+
+/* ---- one backend's run (runner.c) ------------------------------------------------------------
+ * Probe and open the backend, run the selected workloads untraced and then once per selected
+ * trace mode, each pass `rounds` times with a figure's repeats pooled over the rounds; records
+ * and skips go to send() (struct bench_record / struct bench_skip, whole). Returns 0, or 1
+ * when a trace mode could not start, a live check was not clean, or figures were lost. */
+struct bench_runner_opts {
+	struct bench_be_opts be;
+	const struct bench_params *p;
+	const bool *workload;                   /* per bench_workloads() index */
+	const bool *trace;                      /* per enum bench_trace_mode */
+	unsigned int rounds;                    /* >= 1 */
+	void (*send)(void *arg, const void *msg, size_t len);
+	void *arg;
+};
+int bench_runner_run(const struct bench_runner_opts *o);
 
 /* ---- published figures (anchors.c) ----------------------------------------------------------
  * The figures the issues cite, each matched against the records of a run: a Markdown table

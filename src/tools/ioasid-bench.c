@@ -46,6 +46,7 @@ struct options {
 	const char *device;
 	unsigned int group;
 	const char *platform;           /* ref-uapi/ref-type1: shared host name; NULL: private */
+	unsigned int rounds;            /* passes over the workload list; repeats pooled */
 	bool quiet, list;
 	int worker;                     /* >= 0: this process is the worker of that backend */
 	int worker_fd;
@@ -72,7 +73,10 @@ static void usage(FILE *out)
 "  -t, --trace LIST       off,counters,events,check: each listed mode reruns the workloads\n"
 "                         with that tracing attached; 'off' (untraced) always runs first and\n"
 "                         each traced figure gets its overhead ratio against it\n"
-"  -r, --repeats N        samples per figure (median and spread over them; default 5)\n"
+"  -r, --repeats N        samples per figure and round (default 5)\n"
+"  -R, --rounds N         run the workload list N times and pool each figure's repeats over\n"
+"                         the rounds, so the spread includes what changes between runs\n"
+"                         (memory placement, huge pages, other load) (default 1)\n"
 "      --region LIST      region sizes for 'region' (default 1G; e.g. 1G,16G)\n"
 "      --pages LIST       page sizes (default 4K,2M,1G)\n"
 "      --pattern LIST     IOVA patterns for 'pages': seq,random,frag (default all)\n"
@@ -81,7 +85,8 @@ static void usage(FILE *out)
 "      --guest-ram SIZE   guest RAM of 'vm-start' (default 4G)\n"
 "      --quick            small sizes, 3 repeats: a quick look (every workload still runs)\n"
 "      --standard         the set 'make bench' records: regions 1G and 16G (16G when the\n"
-"                         memory is there), everything else default\n"
+"                         memory is there; 16G on ref only), 3 rounds of 2 repeats,\n"
+"                         everything else default\n"
 "      --device NAME      the device for vm-start/attach (default: the first usable)\n"
 "      --group N          the IOMMU group for the type1 backends (default: the device's)\n"
 "      --platform NAME    ref-uapi/ref-type1 share the mock host NAME (default: private)\n"
@@ -273,6 +278,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "workload", required_argument, NULL, 'w' },
 		{ "trace", required_argument, NULL, 't' },
 		{ "repeats", required_argument, NULL, 'r' },
+		{ "rounds", required_argument, NULL, 'R' },
 		{ "region", required_argument, NULL, O_REGION },
 		{ "pages", required_argument, NULL, O_PAGES },
 		{ "pattern", required_argument, NULL, O_PATTERN },
@@ -297,6 +303,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	};
 	bool any_backend = false, any_workload = false, pattern_given = false;
 	bool regions_given = false, pages_given = false, threads_given = false;
+	bool repeats_given = false, standard = false;
 	unsigned long v;
 	int c, rc;
 
@@ -312,7 +319,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:w:t:r:j:a:c:qlhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:w:t:r:R:j:a:c:qlhV", longopts, NULL)) != -1) {
 		struct size_list sl;
 
 		switch (c) {
@@ -334,6 +341,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if ((rc = parse_uint(optarg, "--repeats", 1000, &v)))
 				return rc;
 			o->p.repeats = (unsigned int)v;
+			repeats_given = true;
+			break;
+		case 'R':
+			if ((rc = parse_uint(optarg, "--rounds", 100, &v)))
+				return rc;
+			o->rounds = (unsigned int)v;
 			break;
 		case O_REGION:
 			if (!regions_given)
@@ -383,6 +396,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case O_QUICK:
 			break;
 		case O_STANDARD:
+			standard = true;
 			o->p.regions[0] = 1ULL << 30;
 			o->p.regions[1] = 16ULL << 30;
 			o->p.nregions = 2;
@@ -435,6 +449,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return 2;
 		}
 	}
+	if (standard) {
+		if (!o->rounds)
+			o->rounds = 3;
+		if (!repeats_given)
+			o->p.repeats = 2;
+		o->p.big_regions_ref_only = true;
+	}
+	if (!o->rounds)
+		o->rounds = 1;
 	if (o->compare) {
 		if (optind + 1 != argc)
 			return usage_error("--compare %s: give the second run's JSON Lines file "
@@ -456,19 +479,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 /* ---- the worker ------------------------------------------------------------------------------ */
 
-struct worker_state {
-	struct options *o;
-	int fd;
-	struct bench_record *base;      /* the untraced records (overhead baseline) */
-	size_t nbase;
-	struct bench_record *pending;   /* this workload's records, sent when it ends */
-	size_t npending;
-	bool traced;
-};
-
-static void send_all(int fd, const void *buf, size_t len)
+static void send_all(void *arg, const void *buf, size_t len)
 {
 	const char *p = buf;
+	int fd = *(int *)arg;
 
 	while (len) {
 		ssize_t n = write(fd, p, len);
@@ -482,172 +496,17 @@ static void send_all(int fd, const void *buf, size_t len)
 	}
 }
 
-static void on_emit(void *arg, struct bench_record *r)
-{
-	struct worker_state *w = arg;
-
-	if (w->npending < MAX_RECORDS)
-		w->pending[w->npending++] = *r;
-}
-
-static void on_skip(void *arg, const char *backend, const char *workload, const char *why)
-{
-	struct worker_state *w = arg;
-	struct bench_skip s = { .magic = BENCH_SKIP_MAGIC, .size = sizeof(s) };
-
-	snprintf(s.backend, sizeof(s.backend), "%s", backend);
-	snprintf(s.workload, sizeof(s.workload), "%s", workload);
-	snprintf(s.why, sizeof(s.why), "%s", why);
-	send_all(w->fd, &s, sizeof(s));
-}
-
-static bool same_measurement(const struct bench_config *a, const struct bench_config *b)
-{
-	return !strcmp(a->workload, b->workload) && !strcmp(a->phase, b->phase) &&
-	       !strcmp(a->pattern, b->pattern) && !strcmp(a->inval, b->inval) &&
-	       a->page_size == b->page_size && a->op_bytes == b->op_bytes &&
-	       a->threads == b->threads && a->ops == b->ops;
-}
-
-/* A workload ended: traced records get their overhead and the tracer's counts; all go out. */
-static void flush_pending(struct worker_state *w, struct bench_tracer *t)
-{
-	uint64_t events = 0, dropped = 0;
-	int64_t violations = -1;
-
-	if (t)
-		bench_tracer_take(t, &events, &dropped, &violations);
-	for (size_t i = 0; i < w->npending; i++) {
-		struct bench_record *r = &w->pending[i];
-
-		if (t) {
-			size_t used = strlen(r->note);
-
-			r->events = events;
-			r->dropped = dropped;
-			r->violations = violations;
-			/* what the table shows of the tracer: per workload, not per figure */
-			snprintf(r->note + used, sizeof(r->note) - used,
-				 "%sworkload traced: %llu events, %llu lost%s", used ? "; " : "", (unsigned long long)events,
-				 (unsigned long long)dropped, violations > 0 ? ", VIOLATIONS" :
-				 violations == 0 ? ", checked" : "");
-			for (size_t j = 0; j < w->nbase; j++)
-				if (same_measurement(&w->base[j].cfg, &r->cfg) &&
-				    w->base[j].repeat_ns.median > 0) {
-					r->overhead = r->repeat_ns.median /
-						      w->base[j].repeat_ns.median;
-					break;
-				}
-		} else if (w->nbase < MAX_RECORDS) {
-			w->base[w->nbase++] = *r;
-		}
-		send_all(w->fd, r, sizeof(*r));
-	}
-	w->npending = 0;
-}
-
-/* "<backend> has no A, B": what a workload needs and the backend lacks, in words. */
-static void missing_caps(unsigned int missing, const char *backend, char *why, size_t len)
-{
-	static const struct { unsigned int cap; const char *words; } names[] = {
-		{ BENCH_CAP_MULTI_IOAS, "second IOAS (a type1 container is one address space)" },
-		{ BENCH_CAP_COPY, "IOMMU_IOAS_COPY" },
-		{ BENCH_CAP_DOMAIN, "domain" },
-		{ BENCH_CAP_DMA, "device DMA through the mock IOTLB (measured in-process: ref)" },
-		{ BENCH_CAP_IOTLB_STATS, "IOTLB statistics" },
-		{ BENCH_CAP_LAZY_INVAL, "deferred invalidation (iommufd and type1 are always "
-					"strict; the DMA-API comparison runs on ref)" },
-		{ BENCH_CAP_DEVICE, "device to bind" },
-	};
-	size_t used = (size_t)snprintf(why, len, "%s has no ", backend);
-	bool first = true;
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && used < len; i++) {
-		if (!(missing & names[i].cap))
-			continue;
-		used += (size_t)snprintf(why + used, len - used, "%s%s", first ? "" : ", ",
-					 names[i].words);
-		first = false;
-	}
-}
-
-static int run_workloads(struct worker_state *w, struct bench_run *run, struct bench_tracer *t)
-{
-	const struct bench_workload *const *wl = bench_workloads();
-	unsigned int caps = bench_be_caps(run->be);
-
-	for (int i = 0; wl[i]; i++) {
-		if (!w->o->workload[i])
-			continue;
-		if ((wl[i]->needs & caps) != wl[i]->needs) {
-			/* said once, in the untraced pass */
-			if (!t) {
-				char why[BENCH_WHY];
-
-				missing_caps(wl[i]->needs & ~caps, bench_be_describe(run->be),
-					     why, sizeof(why));
-				on_skip(w, bench_backend_name(run->id), wl[i]->name, why);
-			}
-			continue;
-		}
-		wl[i]->run(run);
-		flush_pending(w, t);
-	}
-	return 0;
-}
-
 static int worker_main(struct options *o)
 {
-	struct worker_state w = { .o = o, .fd = o->worker_fd };
-	struct bench_be_opts bo = { .id = (enum bench_backend_id)o->worker, .device = o->device,
-				    .group = o->group };
-	struct bench_run run = { .id = bo.id, .p = &o->p };
-	char why[BENCH_WHY] = "";
-	const char *name = bench_backend_name(bo.id);
-	int rc, status = 0;
+	struct bench_runner_opts ro = {
+		.be = { .id = (enum bench_backend_id)o->worker, .device = o->device,
+			.group = o->group },
+		.p = &o->p, .workload = o->workload, .trace = o->trace, .rounds = o->rounds,
+		.send = send_all, .arg = &o->worker_fd,
+	};
 
 	signal(SIGPIPE, SIG_IGN);
-	w.base = calloc(MAX_RECORDS, sizeof(*w.base));
-	w.pending = calloc(MAX_RECORDS, sizeof(*w.pending));
-	if (!w.base || !w.pending)
-		return 1;
-	rc = bench_backend_probe(bo.id, why, sizeof(why));
-	if (!rc)
-		rc = bench_be_open(&bo, &run.be, why, sizeof(why));
-	if (rc) {
-		on_skip(&w, name, "*", why[0] ? why : strerror(-rc));
-		return 0;
-	}
-	run.sink = (struct bench_sink){ on_emit, on_skip, &w };
-	run.trace = "off";
-	run_workloads(&w, &run, NULL);
-	for (int m = BENCH_TRACE_COUNTERS; m < BENCH_TRACE_COUNT; m++) {
-		struct bench_tracer *t;
-
-		if (!o->trace[m])
-			continue;
-		rc = bench_tracer_start(m, bo.id == BENCH_BE_KERNEL || bo.id ==
-					BENCH_BE_KERNEL_TYPE1, &t, why, sizeof(why));
-		if (rc) {
-			char what[24];
-
-			snprintf(what, sizeof(what), "--trace %s", bench_trace_name(m));
-			on_skip(&w, name, what, why);
-			status = 1;
-			continue;
-		}
-		run.trace = bench_trace_name(m);
-		run_workloads(&w, &run, t);
-		if (bench_tracer_stop(t, why, sizeof(why)) != 0)
-			status = 1;
-		if (why[0])
-			fprintf(stderr, "ioasid-bench: %s, --trace %s: %s\n", name,
-				bench_trace_name(m), why);
-	}
-	bench_be_close(run.be);
-	free(w.base);
-	free(w.pending);
-	return status;
+	return bench_runner_run(&ro);
 }
 
 /* ---- the driver ------------------------------------------------------------------------------- */
