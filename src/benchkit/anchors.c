@@ -96,7 +96,7 @@ static void print_ratio(FILE *f, enum metric m, double v, double lo, double hi)
 
 size_t bench_anchors_markdown(FILE *f, const struct bench_record *recs, size_t n)
 {
-	size_t rows = 0;
+	size_t rows = 0, same;
 
 	fprintf(f, "| figure | backend | ioasid (median) | published | ratio |\n");
 	fprintf(f, "|---|---|---|---|---|\n");
@@ -129,6 +129,7 @@ size_t bench_anchors_markdown(FILE *f, const struct bench_record *recs, size_t n
 		"every backend against `ref` (the reference's C API):\n\n");
 	fprintf(f, "| figure | backend | ioasid (median) | ref (median) | ratio |\n");
 	fprintf(f, "|---|---|---|---|---|\n");
+	same = rows;
 	for (size_t i = 0; i < sizeof(anchors) / sizeof(anchors[0]); i++) {
 		const struct anchor *a = &anchors[i];
 		const struct bench_record *ref = NULL;
@@ -154,5 +155,7 @@ size_t bench_anchors_markdown(FILE *f, const struct bench_record *recs, size_t n
 			rows++;
 		}
 	}
+	if (rows == same)
+		fprintf(f, "| (no backend besides ref measured a figure ref has) | | | | |\n");
 	return rows;
 }

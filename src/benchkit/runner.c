@@ -236,6 +236,7 @@ int bench_runner_run(const struct bench_runner_opts *o)
 		if (rc) {
 			snprintf(what, sizeof(what), "--trace %s", bench_trace_name(m));
 			send_skip(o, name, what, why);
+			fprintf(stderr, "ioasid-bench: %s: %s\n", name, why);
 			status = 1;
 			continue;
 		}

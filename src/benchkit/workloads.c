@@ -181,7 +181,7 @@ struct mem {
 #define MEM_CACHE_MAX (4 * SZ_1G)
 static struct mem mem_cache[MEM_CACHE];
 
-static int mem_get(struct bench_run *r, struct mem *m, uint64_t len, uint64_t page)
+static int mem_get(struct mem *m, uint64_t len, uint64_t page)
 {
 	bool thp = page > SZ_4K;
 	uint64_t align = page < SZ_2M ? SZ_2M : page;
@@ -507,7 +507,7 @@ static int run_pages(struct bench_run *r)
 			n = 2;
 		if (!mem_fits(r, "pages", n * page))
 			continue;
-		if ((rc = mem_get(r, &mem, n * page, page))) {
+		if ((rc = mem_get(&mem, n * page, page))) {
 			skipf(r, "pages", "%llu bytes of %s-page memory: %s",
 			      (unsigned long long)(n * page), page_name(page), strerror(-rc));
 			continue;
@@ -550,7 +550,7 @@ static int run_region(struct bench_run *r)
 		/* One buffer serves every page size: THP-advised and 1 GiB-aligned, so that what
 		 * differs is the largest leaf the domain may use. Faulting in 16 GiB costs tens of
 		 * seconds on a VM; once per size is what keeps the standard set short. */
-		if ((rc = mem_get(r, &mem, size, SZ_1G))) {
+		if ((rc = mem_get(&mem, size, SZ_1G))) {
 			skipf(r, wl, "%llu bytes: %s", (unsigned long long)size, strerror(-rc));
 			continue;
 		}
@@ -640,7 +640,7 @@ static int run_small_regions(struct bench_run *r)
 
 	if (!mem_fits(r, wl, n * len))
 		return 0;
-	if ((rc = mem_get(r, &mem, n * len, SZ_4K))) {
+	if ((rc = mem_get(&mem, n * len, SZ_4K))) {
 		skipf(r, wl, "%llu bytes: %s", (unsigned long long)(n * len), strerror(-rc));
 		return rc;
 	}
@@ -739,7 +739,7 @@ static int run_copy(struct bench_run *r)
 
 	if (!mem_fits(r, wl, size))
 		return 0;
-	if ((rc = mem_get(r, &mem, size, SZ_2M))) {
+	if ((rc = mem_get(&mem, size, SZ_2M))) {
 		skipf(r, wl, "%llu bytes: %s", (unsigned long long)size, strerror(-rc));
 		return rc;
 	}
@@ -845,7 +845,7 @@ static int run_dma(struct bench_run *r)
 		      (unsigned long long)p->dma_bytes);
 		return -EINVAL;
 	}
-	if ((rc = mem_get(r, &mem, size, SZ_4K)))
+	if ((rc = mem_get(&mem, size, SZ_4K)))
 		return rc;
 	buf = malloc(SZ_4K);
 	if ((rc = ioas_setup(r, wl, true, true, &s)))
@@ -956,7 +956,7 @@ static int run_dma_api(struct bench_run *r)
 	struct mem mem = { 0 };
 	int rc;
 
-	if ((rc = mem_get(r, &mem, n * SZ_4K, SZ_4K)))
+	if ((rc = mem_get(&mem, n * SZ_4K, SZ_4K)))
 		return rc;
 	rc = bench_be_dma_api_begin(r->be, p->fq_size);
 	if (rc) {
@@ -1047,7 +1047,7 @@ static int run_vm_start(struct bench_run *r)
 
 	if (!mem_fits(r, wl, p->guest_ram))
 		return 0;
-	if ((rc = mem_get(r, &ram, p->guest_ram, SZ_2M)))
+	if ((rc = mem_get(&ram, p->guest_ram, SZ_2M)))
 		return rc;
 	for (int i = 0; i < 5; i++)
 		meas_init(&m[i], r, wl, phase[i], NULL);
@@ -1158,7 +1158,7 @@ static int run_threads(struct bench_run *r)
 	double single = 0;
 	int rc;
 
-	if ((rc = mem_get(r, &mem, 1024 * SZ_4K, SZ_4K)))
+	if ((rc = mem_get(&mem, 1024 * SZ_4K, SZ_4K)))
 		return rc;
 	if ((rc = ioas_setup(r, wl, true, true, &s)))
 		goto out_mem;

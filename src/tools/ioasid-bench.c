@@ -738,8 +738,10 @@ int main(int argc, char **argv)
 					 WTERMSIG(ws), strsignal(WTERMSIG(ws)),
 					 bench_backend_name(id));
 			else
-				snprintf(why, sizeof(why), "its worker exited with status %d (see "
-					 "the messages above)", WEXITSTATUS(ws));
+				snprintf(why, sizeof(why), "its worker reported a problem (exit "
+					 "status %d): a trace mode did not start, a live check was not "
+					 "clean, or figures were lost; the reasons are on stderr and in "
+					 "the lines above", WEXITSTATUS(ws));
 			skip_backend(out, id, why);
 			status = 1;
 		}
