@@ -75,11 +75,15 @@ static void print_value(FILE *f, enum metric m, double v)
 		fprintf(f, "%.0f ns", v);
 }
 
+static void print_x(FILE *f, double x)
+{
+	fprintf(f, x >= 10 ? "%.0f" : x >= 0.1 ? "%.2f" : "%.3f", x);
+}
+
 /* "faster"/"slower" by the metric's direction: throughput up, latency down. */
 static void print_ratio(FILE *f, enum metric m, double v, double lo, double hi)
 {
 	double a = m == GBPS ? v / hi : lo / v, b = m == GBPS ? v / lo : hi / v;
-	bool faster = a >= 1;
 
 	if (a > b) {
 		double t = a;
@@ -87,11 +91,15 @@ static void print_ratio(FILE *f, enum metric m, double v, double lo, double hi)
 		a = b;
 		b = t;
 	}
-	if (b / a < 1.05)
-		fprintf(f, "%.2g×", (a + b) / 2);
-	else
-		fprintf(f, "%.2g–%.2g×", a, b);
-	fprintf(f, " (%s)", faster ? "faster" : b >= 1 ? "within" : "slower");
+	if (b / a < 1.05) {
+		print_x(f, (a + b) / 2);
+	} else {
+		print_x(f, a);
+		fprintf(f, "–");
+		print_x(f, b);
+	}
+	fprintf(f, "× (%s)", a >= 1.02 ? "faster" : b <= 0.98 ? "slower" :
+		b < 1.02 && a > 0.98 ? "same" : "within");
 }
 
 size_t bench_anchors_markdown(FILE *f, const struct bench_record *recs, size_t n)
