@@ -36,16 +36,16 @@ static const struct anchor anchors[] = {
 	  "VFIO type1, 1 GiB pages" },
 	{ "map 16 GiB, 1 GiB pages", "region", "map", NULL, G, 16 * G, false, GBPS, 1500, 1500,
 	  "VFIO type1, 1 GiB pages" },
-	{ "4 KiB map, driver cycle", "dma-api", "map", "strict", 4096, 4096, false, LAT_P50, 100, 3900,
-	  "dma_map_benchmark (DMA API)" },
-	{ "4 KiB unmap, strict", "dma-api", "unmap", "strict", 4096, 4096, false, LAT_P50, 100, 3900,
-	  "dma_map_benchmark (DMA API)" },
-	{ "4 KiB unmap, deferred", "dma-api", "unmap", "deferred", 4096, 4096, false, LAT_P50, 100, 3900,
-	  "dma_map_benchmark (DMA API)" },
-	{ "4 KiB IOAS_MAP, one call", "pages", "map", NULL, 4096, 4096, false, LAT_P50, 100, 3900,
-	  "dma_map_benchmark (another layer)" },
-	{ "4 KiB IOAS_UNMAP, one call", "pages", "unmap", NULL, 4096, 4096, false, LAT_P50, 100, 3900,
-	  "dma_map_benchmark (another layer)" },
+	{ "4 KiB map, driver cycle", "dma-api", "map", "strict", 4096, 4096, false, LAT_P50,
+	  100, 3900, "dma_map_benchmark (DMA API)" },
+	{ "4 KiB unmap, strict", "dma-api", "unmap", "strict", 4096, 4096, false, LAT_P50,
+	  100, 3900, "dma_map_benchmark (DMA API)" },
+	{ "4 KiB unmap, deferred", "dma-api", "unmap", "deferred", 4096, 4096, false, LAT_P50,
+	  100, 3900, "dma_map_benchmark (DMA API)" },
+	{ "4 KiB IOAS_MAP, one call", "pages", "map", NULL, 4096, 4096, false, LAT_P50,
+	  100, 3900, "dma_map_benchmark (another layer)" },
+	{ "4 KiB IOAS_UNMAP, one call", "pages", "unmap", NULL, 4096, 4096, false, LAT_P50,
+	  100, 3900, "dma_map_benchmark (another layer)" },
 };
 
 static bool matches(const struct anchor *a, const struct bench_record *r)
@@ -54,7 +54,8 @@ static bool matches(const struct anchor *a, const struct bench_record *r)
 
 	return !strcmp(c->workload, a->workload) && !strcmp(c->phase, a->phase) &&
 	       (!a->inval || !strcmp(c->inval, a->inval)) &&
-	       (!a->page || c->page_size == a->page) && (!a->op_bytes || c->op_bytes == a->op_bytes) &&
+	       (!a->page || c->page_size == a->page) &&
+	       (!a->op_bytes || c->op_bytes == a->op_bytes) &&
 	       (!a->leaves_4k || c->leaf_max == 4096) && !strcmp(c->trace, "off") &&
 	       c->threads == 1 &&
 	       (strcmp(c->workload, "pages") || !strcmp(c->pattern, "seq"));

@@ -113,8 +113,9 @@ static int load(const char *path, struct run *r, FILE *out)
 			continue;
 		if (parse_line(line, &fig)) {
 			if (r->bad++ < 3)
-				fprintf(out, "ioasid-bench: %s line %zu: not an ioasid-bench record "
-					"(or a figure without ops/s): ignored\n", path, lineno);
+				fprintf(out, "ioasid-bench: %s line %zu: not an ioasid-bench "
+					"record (or a figure without ops/s): ignored\n", path,
+					lineno);
 			continue;
 		}
 		if (r->n == r->cap) {
@@ -165,7 +166,8 @@ int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 		if (agree(oa, nb))
 			continue;
 		if (!differ++)
-			fprintf(out, "figures outside each other's spread (ops/s median [min-max]):\n");
+			fprintf(out, "figures outside each other's spread "
+				"(ops/s median [min-max]):\n");
 		fprintf(out, "  %s: %.4g [%.4g-%.4g] then %.4g [%.4g-%.4g], x%.3f\n", nb->key,
 			oa->median, oa->min, oa->max, nb->median, nb->min, nb->max,
 			nb->median / oa->median);
@@ -177,8 +179,8 @@ int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 		only_old, old_path, only_new, new_path);
 	rc = pairs ? (int)differ : -ENODATA;
 	if (!pairs)
-		fprintf(out, "ioasid-bench: --compare: no figure of %s has the configuration of one "
-			"in %s: compare runs of the same workloads\n", new_path, old_path);
+		fprintf(out, "ioasid-bench: --compare: no figure of %s has the configuration of "
+			"one in %s: compare runs of the same workloads\n", new_path, old_path);
 done:
 	free(a.v);
 	free(b.v);

@@ -49,7 +49,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- parameters -------------------------------------------------------------------------------- */
+/* ---- parameters ------------------------------------------------------------------------------ */
 
 void bench_params_default(struct bench_params *p)
 {
@@ -88,7 +88,7 @@ void bench_params_quick(struct bench_params *p)
 	p->thread_pairs = 512;
 }
 
-/* ---- helpers ------------------------------------------------------------------------------------ */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static void skipf(struct bench_run *r, const char *workload, const char *fmt, ...)
 {
@@ -166,9 +166,9 @@ static void meas_drop(struct meas *m)
 }
 
 /* Memory a client would map: aligned to its page size, advised (4K: no THP; else THP, as a
- * VMM backs guest RAM) and faulted in. Faulting is the slowest thing a round does on a VM (about a second per GiB of
- * 4 KiB pages), so buffers up to 4 GiB are kept for the next round of the same workload
- * (same length and page size); larger ones are returned at once. */
+ * VMM backs guest RAM) and faulted in. Faulting is the slowest thing a round does on a VM
+ * (about a second per GiB of 4 KiB pages), so buffers up to 4 GiB are kept for the next
+ * round of the same workload (same length and page size); larger ones are returned at once. */
 struct mem {
 	void *raw;
 	size_t rawlen;
@@ -342,7 +342,7 @@ static uint64_t xorshift(uint64_t *s)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
-/* ---- pages ---------------------------------------------------------------------------------- */
+/* ---- pages ----------------------------------------------------------------------------------- */
 
 static const char *pattern_name(unsigned int pat)
 {
@@ -520,7 +520,7 @@ static int run_pages(struct bench_run *r)
 	return 0;
 }
 
-/* ---- region --------------------------------------------------------------------------------- */
+/* ---- region ---------------------------------------------------------------------------------- */
 
 static int run_region(struct bench_run *r)
 {
@@ -541,8 +541,8 @@ static int run_region(struct bench_run *r)
 			char name[24];
 
 			skipf(r, wl, "%s region: measured on ref only in the standard set (the "
-			      "backends share the reference's io_pagetable); --region %s measures it "
-			      "here", size_name(size, name), name);
+			      "backends share the reference's io_pagetable); --region %s "
+			      "measures it here", size_name(size, name), name);
 			continue;
 		}
 		if (!mem_fits(r, wl, size))
@@ -626,7 +626,7 @@ next:
 	return 0;
 }
 
-/* ---- small-regions -------------------------------------------------------------------------- */
+/* ---- small-regions --------------------------------------------------------------------------- */
 
 static int run_small_regions(struct bench_run *r)
 {
@@ -892,7 +892,8 @@ static int run_dma(struct bench_run *r)
 			uint64_t hits = b.hits - a.hits, misses = b.misses - a.misses;
 
 			snprintf(m.rec.note, sizeof(m.rec.note),
-				 "IOTLB hit rate %.1f %% over %llu pages; latency from a timed pass",
+				 "IOTLB hit rate %.1f %% over %llu pages; latency from a timed "
+				 "pass",
 				 hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0,
 				 (unsigned long long)set);
 		}
@@ -907,7 +908,7 @@ out_mem:
 	return rc;
 }
 
-/* ---- dma-api ---------------------------------------------------------------------------------- */
+/* ---- dma-api --------------------------------------------------------------------------------- */
 
 static int dma_api_pass(struct bench_run *r, struct mem *mem, uint64_t n, bool deferred,
 			struct bench_samples *sm, struct bench_samples *su, uint64_t *tmap,
@@ -987,7 +988,8 @@ static int run_dma_api(struct bench_run *r)
 				meas_drop(m);
 				continue;
 			}
-			snprintf(c->inval, sizeof(c->inval), "%s", deferred ? "deferred" : "strict");
+			snprintf(c->inval, sizeof(c->inval), "%s",
+				 deferred ? "deferred" : "strict");
 			c->page_size = SZ_4K;
 			c->leaf_max = SZ_4K;   /* every map is one 4 KiB page */
 			c->op_bytes = SZ_4K;
@@ -1007,7 +1009,7 @@ out:
 	return rc;
 }
 
-/* ---- vm-start --------------------------------------------------------------------------------- */
+/* ---- vm-start -------------------------------------------------------------------------------- */
 
 /* QEMU's x86 layout: RAM below 2 GiB at IOVA 0 (clear of the MSI window at 0xfee00000), the
  * rest from 4 GiB. */
@@ -1115,7 +1117,7 @@ static int run_vm_start(struct bench_run *r)
 	return rc;
 }
 
-/* ---- threads ---------------------------------------------------------------------------------- */
+/* ---- threads --------------------------------------------------------------------------------- */
 
 struct worker {
 	struct bench_run *r;
@@ -1226,7 +1228,8 @@ static int run_threads(struct bench_run *r)
 
 				snprintf(m.rec.note + used, sizeof(m.rec.note) - used,
 					 "; %.2fx the 1-thread rate on %ld CPUs",
-					 m.rec.ops_s.median / single, sysconf(_SC_NPROCESSORS_ONLN));
+					 m.rec.ops_s.median / single,
+					 sysconf(_SC_NPROCESSORS_ONLN));
 			}
 			meas_emit(&m, r);
 		} else {
@@ -1243,7 +1246,7 @@ out_mem:
 	return rc;
 }
 
-/* ---- the list ---------------------------------------------------------------------------------- */
+/* ---- the list -------------------------------------------------------------------------------- */
 
 static const struct bench_workload wl_pages = {
 	"pages", "map then unmap one page per call: 4K/2M/1G, seq/random/frag IOVAs", 0,

@@ -389,7 +389,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->p.small_regions = (unsigned int)v;
 			break;
 		case O_RAM:
-			if (parse_size(optarg, &o->p.guest_ram) || (o->p.guest_ram & ((1 << 21) - 1)))
+			if (parse_size(optarg, &o->p.guest_ram) ||
+			    (o->p.guest_ram & ((1 << 21) - 1)))
 				return usage_error("--guest-ram '%s': a multiple of 2M such as 4G",
 						   optarg);
 			break;
@@ -509,7 +510,7 @@ static int worker_main(struct options *o)
 	return bench_runner_run(&ro);
 }
 
-/* ---- the driver ------------------------------------------------------------------------------- */
+/* ---- the driver ------------------------------------------------------------------------------ */
 
 /* Start the worker of backend id; its records arrive on *rfd. */
 static pid_t start_worker(int id, int argc, char **argv, const struct options *o, int *rfd)
@@ -690,8 +691,8 @@ int main(int argc, char **argv)
 	if (o.json) {
 		json = strcmp(o.json, "-") ? fopen(o.json, "w") : stdout;
 		if (!json) {
-			fprintf(stderr, "ioasid-bench: --json %s: %s: check the directory exists and "
-				"is writable\n", o.json, strerror(errno));
+			fprintf(stderr, "ioasid-bench: --json %s: %s: check the directory exists "
+				"and is writable\n", o.json, strerror(errno));
 			return 2;
 		}
 	}
@@ -733,15 +734,16 @@ int main(int argc, char **argv)
 			;
 		if (WIFSIGNALED(ws) || (WIFEXITED(ws) && WEXITSTATUS(ws))) {
 			if (WIFSIGNALED(ws))
-				snprintf(why, sizeof(why), "its worker died of signal %d (%s): rerun "
-					 "with -b %s and fewer workloads (-w) to find which one",
+				snprintf(why, sizeof(why), "its worker died of signal %d (%s): "
+					 "rerun with -b %s and fewer workloads (-w) to find which "
+					 "one",
 					 WTERMSIG(ws), strsignal(WTERMSIG(ws)),
 					 bench_backend_name(id));
 			else
-				snprintf(why, sizeof(why), "its worker reported a problem (exit "
-					 "status %d): a trace mode did not start, a live check was not "
-					 "clean, or figures were lost; the reasons are on stderr and in "
-					 "the lines above", WEXITSTATUS(ws));
+				snprintf(why, sizeof(why), "its worker reported a problem "
+					 "(exit status %d): a trace mode did not start, a live "
+					 "check was not clean, or figures were lost; the reasons "
+					 "are on stderr and in the lines above", WEXITSTATUS(ws));
 			skip_backend(out, id, why);
 			status = 1;
 		}
@@ -751,8 +753,8 @@ int main(int argc, char **argv)
 		FILE *f = strcmp(o.anchors, "-") ? fopen(o.anchors, "w") : stdout;
 
 		if (!f) {
-			fprintf(stderr, "ioasid-bench: --anchors %s: %s: check the directory exists "
-				"and is writable\n", o.anchors, strerror(errno));
+			fprintf(stderr, "ioasid-bench: --anchors %s: %s: check the directory "
+				"exists and is writable\n", o.anchors, strerror(errno));
 			status = 1;
 		} else {
 			bench_anchors_markdown(f, all, nall);
