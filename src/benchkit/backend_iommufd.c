@@ -41,7 +41,6 @@
 #define FD_MAX_ATTACH 16
 #define FD_OWNER_NONE (-1)
 #define FD_OWNER_VM   FD_MAX_ATTACH   /* held by bench_be_device_bind */
-#define FD_MAP_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
 enum fd_attach_kind { FD_ATT_FREE = 0, FD_ATT_DEVICE, FD_ATT_SELFTEST };
 
@@ -175,6 +174,11 @@ static int fd_cdev_detach(struct be_fd *f)
 
 /* ---- open / close -------------------------------------------------------------------------- */
 
+static int fd_issue(struct bench_be *be, unsigned long cmd, void *arg)
+{
+	return ioctl(to_fd(be)->fd, cmd, arg) ? -errno : 0;
+}
+
 static int fd_open(const struct bench_be_opts *opts, struct bench_be **out, char *why,
 		   size_t whylen)
 {
@@ -200,6 +204,7 @@ static int fd_open(const struct bench_be_opts *opts, struct bench_be **out, char
 	/* Op 0 is no test op: a server with the selftest answers EOPNOTSUPP, one without it
 	 * does not know the ioctl (ENOTTY). */
 	f->have_selftest = ioctl(f->fd, IOMMU_TEST_CMD, &probe) && errno != ENOTTY;
+	f->be.issue = fd_issue;
 	f->be.caps = BENCH_CAP_MULTI_IOAS | BENCH_CAP_COPY | BENCH_CAP_HUGE_OPTION |
 		     BENCH_CAP_DOMAIN | BENCH_CAP_DEVICE;
 	if (f->have_dev)
@@ -218,76 +223,6 @@ static void fd_close(struct bench_be *be)
 	fd_cdev_unbind(f);
 	close(f->fd);
 	free(f);
-}
-
-/* ---- IOAS ---------------------------------------------------------------------------------- */
-
-static int fd_ioas_alloc(struct bench_be *be, uint32_t *ioas)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-
-	if (ioctl(to_fd(be)->fd, IOMMU_IOAS_ALLOC, &cmd))
-		return -errno;
-	*ioas = cmd.out_ioas_id;
-	return 0;
-}
-
-static int fd_ioas_destroy(struct bench_be *be, uint32_t ioas)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = ioas };
-
-	return ioctl(to_fd(be)->fd, IOMMU_DESTROY, &cmd) ? -errno : 0;
-}
-
-static int fd_set_huge_pages(struct bench_be *be, uint32_t ioas, bool on)
-{
-	struct iommu_option cmd = {
-		.size = sizeof(cmd), .option_id = IOMMU_OPTION_HUGE_PAGES,
-		.op = IOMMU_OPTION_OP_SET, .object_id = ioas, .val64 = on,
-	};
-
-	return ioctl(to_fd(be)->fd, IOMMU_OPTION, &cmd) ? -errno : 0;
-}
-
-static int fd_map(struct bench_be *be, uint32_t ioas, uint64_t *iova, void *va, uint64_t len,
-		  bool fixed)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = FD_MAP_RW | (fixed ? IOMMU_IOAS_MAP_FIXED_IOVA : 0),
-		.ioas_id = ioas, .user_va = (uintptr_t)va, .length = len,
-		.iova = fixed ? *iova : 0,
-	};
-
-	if (ioctl(to_fd(be)->fd, IOMMU_IOAS_MAP, &cmd))
-		return -errno;
-	*iova = cmd.iova;
-	return 0;
-}
-
-static int fd_unmap(struct bench_be *be, uint32_t ioas, uint64_t iova, uint64_t len,
-		    uint64_t *unmapped)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova, .length = len,
-	};
-	int rc = ioctl(to_fd(be)->fd, IOMMU_IOAS_UNMAP, &cmd) ? -errno : 0;
-
-	if (unmapped)
-		*unmapped = rc ? 0 : cmd.length;
-	return rc;
-}
-
-static int fd_copy(struct bench_be *be, uint32_t dst_ioas, uint64_t dst_iova, uint32_t src_ioas,
-		   uint64_t src_iova, uint64_t len)
-{
-	struct iommu_ioas_copy cmd = {
-		.size = sizeof(cmd), .flags = FD_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.dst_ioas_id = dst_ioas, .src_ioas_id = src_ioas, .length = len,
-		.dst_iova = dst_iova, .src_iova = src_iova,
-	};
-
-	return ioctl(to_fd(be)->fd, IOMMU_IOAS_COPY, &cmd) ? -errno : 0;
 }
 
 /* ---- attach: the device, else a selftest mock domain ---------------------------------------- */
@@ -441,12 +376,12 @@ static void fd_device_unbind(struct bench_be *be, int dev)
 const struct bench_be_ops bench_be_iommufd_ops = {
 	.open = fd_open,
 	.close = fd_close,
-	.ioas_alloc = fd_ioas_alloc,
-	.ioas_destroy = fd_ioas_destroy,
-	.set_huge_pages = fd_set_huge_pages,
-	.map = fd_map,
-	.unmap = fd_unmap,
-	.copy = fd_copy,
+	.ioas_alloc = bench_ioas_alloc_op,
+	.ioas_destroy = bench_ioas_destroy_op,
+	.set_huge_pages = bench_ioas_huge_pages_op,
+	.map = bench_ioas_map_op,
+	.unmap = bench_ioas_unmap_op,
+	.copy = bench_ioas_copy_op,
 	.attach = fd_attach,
 	.detach = fd_detach,
 	.device_bind = fd_device_bind,

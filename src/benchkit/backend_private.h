@@ -58,8 +58,13 @@ struct bench_be_ops {
 	void (*device_unbind)(struct bench_be *be, int dev);
 };
 
+struct bench_be;
+/* How a backend of iommufd commands issues one (C API or ioctl on an fd): 0 or -errno. */
+typedef int (*bench_issue_fn)(struct bench_be *be, unsigned long cmd, void *arg);
+
 struct bench_be {
 	const struct bench_be_ops *ops;
+	bench_issue_fn issue;               /* iommufd backends: used by backend_ioas.c */
 	enum bench_backend_id id;
 	unsigned int caps;                  /* BENCH_CAP_*, set by open */
 	char describe[BENCH_DESCRIBE];      /* bench_be_describe: kept current by the backend */
@@ -86,5 +91,18 @@ int bench_be_open_node(enum bench_backend_id id, int *fd, char *why, size_t whyl
  * sysfs for the KERNEL* ones. `want` NULL: the first usable. 0 or -errno with why. */
 int bench_be_pick_device(enum bench_backend_id id, const char *want, struct bench_hostdev *out,
 			 char *why, size_t whylen);
+
+/* ---- the IOAS ops of the iommufd backends (backend_ioas.c) ------------------------------------
+ * One implementation for `ref` and the fd backends; each command goes out through be->issue. */
+int bench_ioas_alloc_op(struct bench_be *be, uint32_t *ioas);
+int bench_ioas_destroy_op(struct bench_be *be, uint32_t id);
+int bench_ioas_huge_pages_op(struct bench_be *be, uint32_t ioas, bool on);
+int bench_ioas_huge_get(struct bench_be *be, uint32_t ioas, uint64_t *val);
+int bench_ioas_map_op(struct bench_be *be, uint32_t ioas, uint64_t *iova, void *va, uint64_t len,
+		      bool fixed);
+int bench_ioas_unmap_op(struct bench_be *be, uint32_t ioas, uint64_t iova, uint64_t len,
+			uint64_t *unmapped);
+int bench_ioas_copy_op(struct bench_be *be, uint32_t dst_ioas, uint64_t dst_iova,
+		       uint32_t src_ioas, uint64_t src_iova, uint64_t len);
 
 #endif

@@ -38,7 +38,6 @@
 #include "mockhw/mock_iommu.h"
 
 #define REF_MAX_DEVICES 8
-#define REF_MAP_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 
 struct be_ref {
 	struct bench_be be;
@@ -81,6 +80,11 @@ static const char *ref_reason(const char *before, int rc)
 
 static void ref_dma_api_end(struct bench_be *be);
 
+static int ref_issue(struct bench_be *be, unsigned long cmd, void *arg)
+{
+	return ioasid_ctx_ioctl(to_ref(be)->ctx, cmd, arg);
+}
+
 static int ref_open(const struct bench_be_opts *opts, struct bench_be **out, char *why,
 		    size_t whylen)
 {
@@ -102,6 +106,7 @@ static int ref_open(const struct bench_be_opts *opts, struct bench_be **out, cha
 	 * they report this reason. */
 	r->have_dev = !bench_be_pick_device(BENCH_BE_REF, opts->device, &r->dev, r->nodev_why,
 					     sizeof(r->nodev_why));
+	r->be.issue = ref_issue;
 	r->be.caps = BENCH_CAP_MULTI_IOAS | BENCH_CAP_COPY | BENCH_CAP_HUGE_OPTION |
 		     BENCH_CAP_DOMAIN | BENCH_CAP_DMA | BENCH_CAP_IOTLB_STATS |
 		     BENCH_CAP_LAZY_INVAL | BENCH_CAP_DEVICE;
@@ -122,87 +127,7 @@ static void ref_close(struct bench_be *be)
 	free(r);
 }
 
-/* ---- IOAS ---------------------------------------------------------------------------------- */
-
-static int ref_ioas_alloc(struct bench_be *be, uint32_t *ioas)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc = ioasid_ctx_ioctl(to_ref(be)->ctx, IOMMU_IOAS_ALLOC, &cmd);
-
-	if (!rc)
-		*ioas = cmd.out_ioas_id;
-	return rc;
-}
-
-static int ref_ioas_destroy(struct bench_be *be, uint32_t ioas)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = ioas };
-
-	return ioasid_ctx_ioctl(to_ref(be)->ctx, IOMMU_DESTROY, &cmd);
-}
-
-static int ref_huge_option(struct be_ref *r, uint32_t ioas, uint16_t op, uint64_t *val)
-{
-	struct iommu_option cmd = {
-		.size = sizeof(cmd), .option_id = IOMMU_OPTION_HUGE_PAGES, .op = op,
-		.object_id = ioas, .val64 = *val,
-	};
-	int rc = ioasid_ctx_ioctl(r->ctx, IOMMU_OPTION, &cmd);
-
-	if (!rc)
-		*val = cmd.val64;
-	return rc;
-}
-
-static int ref_set_huge_pages(struct bench_be *be, uint32_t ioas, bool on)
-{
-	uint64_t val = on;
-
-	return ref_huge_option(to_ref(be), ioas, IOMMU_OPTION_OP_SET, &val);
-}
-
-static int ref_map(struct bench_be *be, uint32_t ioas, uint64_t *iova, void *va, uint64_t len,
-		   bool fixed)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = REF_MAP_RW | (fixed ? IOMMU_IOAS_MAP_FIXED_IOVA : 0),
-		.ioas_id = ioas, .user_va = (uintptr_t)va, .length = len,
-		.iova = fixed ? *iova : 0,
-	};
-	int rc = ioasid_ctx_ioctl(to_ref(be)->ctx, IOMMU_IOAS_MAP, &cmd);
-
-	if (!rc)
-		*iova = cmd.iova;
-	return rc;
-}
-
-static int ref_unmap(struct bench_be *be, uint32_t ioas, uint64_t iova, uint64_t len,
-		     uint64_t *unmapped)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova, .length = len,
-	};
-	int rc = ioasid_ctx_ioctl(to_ref(be)->ctx, IOMMU_IOAS_UNMAP, &cmd);
-
-	if (unmapped)
-		*unmapped = rc ? 0 : cmd.length;
-	return rc;
-}
-
-static int ref_copy(struct bench_be *be, uint32_t dst_ioas, uint64_t dst_iova, uint32_t src_ioas,
-		    uint64_t src_iova, uint64_t len)
-{
-	struct iommu_ioas_copy cmd = {
-		.size = sizeof(cmd), .flags = REF_MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.dst_ioas_id = dst_ioas, .src_ioas_id = src_ioas, .length = len,
-		.dst_iova = dst_iova, .src_iova = src_iova,
-	};
-
-	return ioasid_ctx_ioctl(to_ref(be)->ctx, IOMMU_IOAS_COPY, &cmd);
-}
-
-/* ---- mock domains and DMA ------------------------------------------------------------------ */
+/* ---- attach: a mock domain (the IOAS ops are backend_ioas.c's) ------------------------------- */
 
 static int ref_attach(struct bench_be *be, uint32_t ioas, char *why, size_t whylen)
 {
@@ -213,7 +138,7 @@ static int ref_attach(struct bench_be *be, uint32_t ioas, char *why, size_t whyl
 
 	ref_err_save(before);
 	/* The domain's leaf sizes follow the IOAS's HUGE_PAGES option, as a HWPT would. */
-	rc = ref_huge_option(r, ioas, IOMMU_OPTION_OP_GET, &huge);
+	rc = bench_ioas_huge_get(be, ioas, &huge);
 	if (rc) {
 		bench_be_why(why, whylen, "ref: IOAS %u: IOMMU_OPTION GET HUGE_PAGES: %s: attach "
 			     "to an IOAS from bench_be_ioas_alloc", ioas, ref_reason(before, rc));
@@ -449,12 +374,12 @@ static void ref_device_unbind(struct bench_be *be, int dev)
 const struct bench_be_ops bench_be_ref_ops = {
 	.open = ref_open,
 	.close = ref_close,
-	.ioas_alloc = ref_ioas_alloc,
-	.ioas_destroy = ref_ioas_destroy,
-	.set_huge_pages = ref_set_huge_pages,
-	.map = ref_map,
-	.unmap = ref_unmap,
-	.copy = ref_copy,
+	.ioas_alloc = bench_ioas_alloc_op,
+	.ioas_destroy = bench_ioas_destroy_op,
+	.set_huge_pages = bench_ioas_huge_pages_op,
+	.map = bench_ioas_map_op,
+	.unmap = bench_ioas_unmap_op,
+	.copy = bench_ioas_copy_op,
 	.attach = ref_attach,
 	.detach = ref_detach,
 	.dma = ref_dma,
