@@ -178,6 +178,26 @@ static inline void run_locate(const char *rel, const char *alt, char out[PATH_MA
 	cr_assert_not_null(realpath(try_, out), "%s not built: run 'make'", rel);
 }
 
+/* The whole of a file the tool wrote (malloc'd, NUL-terminated); NULL if it cannot be
+ * opened (errno says why). */
+static inline char *run_slurp(const char *path)
+{
+	FILE *f = fopen(path, "r"), *m;
+	char *text = NULL;
+	size_t len = 0;
+	int c;
+
+	if (!f)
+		return NULL;
+	m = open_memstream(&text, &len);
+	cr_assert_not_null(m);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(m);
+	fclose(f);
+	return text;
+}
+
 /* A fresh empty file /tmp/ioasid-TOOL-WHAT-XXXXXX; the name stays valid for the next five
  * calls. */
 static inline char *run_tmp_path(const char *tool, const char *what)

@@ -40,19 +40,9 @@ static char *tmp_path(const char *what)
 
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m;
-	int c;
+	char *text = run_slurp(path);
 
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	m = open_memstream(&text, &len);
-	cr_assert_not_null(m);
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(m);
-	fclose(f);
+	cr_assert_not_null(text, "%s: %s", path, strerror(errno));
 	return text;
 }
 

@@ -72,19 +72,10 @@ Test(check_tool, usage_errors_and_the_rule_catalogue)
 
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
+	char *text = run_slurp(path);
 
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
+	cr_assert_not_null(text, "%s: %s", path, strerror(errno));
+	return text;
 }
 
 /* Live under the shim (a private host: tests run in parallel), recorded; then the recording

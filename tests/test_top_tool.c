@@ -40,20 +40,9 @@ static char *tmp_path(const char *what)
 
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *text = NULL;
-	size_t len = 0;
-	FILE *m;
-	int c;
+	char *text = run_slurp(path);
 
-	if (!f)
-		return strdup("");
-	m = open_memstream(&text, &len);
-	while ((c = fgetc(f)) != EOF)
-		fputc(c, m);
-	fclose(m);
-	fclose(f);
-	return text;
+	return text ? text : strdup("");
 }
 
 /* What the VMM says it did: "performed: maps=N unmaps=N map_bytes=N unmap_bytes=N
