@@ -60,7 +60,7 @@ run "$build/bin/ioasid-bench" --standard -j "$tmpd/standard.jsonl" -a "$tmpd/anc
 	echo "### What tracing costs: ratio of the traced median to the untraced one, same run"
 } >>"$out"
 if [ $root = 1 ]; then
-	run "$build/bin/ioasid-bench" -b ref,ref-uapi -w pages,threads --pages 4K --pattern seq --threads 2 -t counters,events,check
+	run "$build/bin/ioasid-bench" -b ref -w pages,threads --pages 4K --pattern seq --threads 2 -t counters,events,check
 else
 	echo "Tracing overhead skipped: --trace needs root (BPF, uprobes)." | tee -a "$out"
 fi
@@ -70,7 +70,7 @@ fi
 	echo "### Tracing: per-event cost against a bare uprobe hit (same run), ring buffer, cost per operation"
 } >>"$out"
 if [ $root = 1 ]; then
-	run "$build/bench/bench_trace"
+	run "$build/bench/bench_trace" --calls 400000
 	bare=$(value bare_uprobe_nop5 2)
 	for k in counters events; do
 		r=$(value ratio_${k}_vs_bare 2)
