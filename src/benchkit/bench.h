@@ -256,6 +256,8 @@ void bench_output_record(struct bench_output *o, const struct bench_record *r);
 void bench_output_skip(struct bench_output *o, const struct bench_skip *s);
 void bench_output_finish(struct bench_output *o);   /* prints the table; frees */
 void bench_record_json(FILE *f, const struct bench_record *r);
+/* A byte count as the table and the options write it: "4K", "16G", "1.5M"; "-" for 0. */
+void bench_fmt_bytes(uint64_t b, char *buf, size_t len);
 void bench_skip_json(FILE *f, const struct bench_skip *s);
 
 #endif

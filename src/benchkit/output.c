@@ -217,7 +217,7 @@ static void fmt_ns(double ns, char *buf, size_t len)
 		fmt_scaled(ns, units, NUNITS(units), buf, len);
 }
 
-static void fmt_bytes(uint64_t b, char *buf, size_t len)
+void bench_fmt_bytes(uint64_t b, char *buf, size_t len)
 {
 	static const char units[] = "BKMGTPE";
 	unsigned int u = 0;
@@ -292,7 +292,7 @@ static void record_cells(const struct bench_record *r, struct cells *out)
 	TERM_FIELD(out->c[COL_BACKEND], cfg->backend);
 	TERM_FIELD(out->c[COL_WORKLOAD], cfg->workload);
 	TERM_FIELD(out->c[COL_PHASE], cfg->phase);
-	fmt_bytes(cfg->op_bytes, out->c[COL_OP_BYTES], CELL_LEN);
+	bench_fmt_bytes(cfg->op_bytes, out->c[COL_OP_BYTES], CELL_LEN);
 	TERM_FIELD(out->c[COL_PATTERN], cfg->pattern);
 	snprintf(out->c[COL_THREADS], CELL_LEN, "%u", cfg->threads);
 	TERM_FIELD(out->c[COL_INVAL], cfg->inval);

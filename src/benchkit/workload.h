@@ -41,8 +41,8 @@ void bench_params_default(struct bench_params *p);
 /* Smaller sizes for a quick look (and the tests): every workload still runs. */
 void bench_params_quick(struct bench_params *p);
 
-/* What a workload reports to: a measurement's record (configuration, note; filled from its
- * samples) and the samples themselves, which the caller may pool over rounds. */
+/* What a workload reports to: a measurement's record (configuration and note) and its
+ * samples; the sink fills the figures (bench_record_fill), after pooling rounds if it does. */
 struct bench_sink {
 	void (*emit)(void *arg, struct bench_record *r, struct bench_samples *s);
 	void (*skip)(void *arg, const char *backend, const char *workload, const char *why);
