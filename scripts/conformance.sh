@@ -2,7 +2,10 @@
 # conformance.sh — build the kernel's own iommufd selftests (Debian's linux-source-6.12) against
 # uapi-shim/ and run them, unmodified, against the userspace reference through ioasid-run.
 #
-#   scripts/conformance.sh [BUILD] [--update-doc] [--only iommufd|iommufd_fail_nth]
+#   scripts/conformance.sh [BUILD] [--update-doc] [--only iommufd|iommufd_fail_nth] [--build-only]
+#
+#   --build-only   build the two test binaries and stop (the real-kernel testbed runs the same
+#                  binaries in its guest: scripts/testbed/check-kernel.sh)
 #
 # What it does, in order:
 #   1. /usr/src/linux-source-6.12.tar.xz: installed with apt-get (non-interactive) when missing.
@@ -32,18 +35,20 @@
 set -euo pipefail
 
 usage() {
-	sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 
 BUILD=build
 UPDATE_DOC=0
 ONLY=
+BUILD_ONLY=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-h|--help) usage 0 ;;
 	--update-doc) UPDATE_DOC=1 ;;
 	--only) shift; ONLY="${1:-}" ;;
+	--build-only) BUILD_ONLY=1 ;;
 	-*) echo "conformance.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
 	*) BUILD="$1" ;;
 	esac
@@ -147,6 +152,8 @@ for b in "${BINS[@]}"; do
 			{ cat "$OUT/$b.build.log" >&2; die "building $b failed (log: $OUT/$b.build.log)"; }
 	fi
 done
+
+[ "$BUILD_ONLY" = 0 ] || { say "built: ${BINS[*]/#/$OUT/}"; exit 0; }
 
 # ---- huge pages --------------------------------------------------------------------------------
 HP_FILE=/proc/sys/vm/nr_hugepages

@@ -1,0 +1,90 @@
+# lib.sh — helpers the testbed suites source (busybox sh, in the guest).
+#
+#   tb_line TEXT          one line on the results channel (/dev/ttyS1)
+#   tb_send FILE [NAME]   FILE on the results channel, framed and base64-encoded
+#   tb_run NAME CMD...    run CMD, its stdout+stderr into /results/NAME.out, its exit status
+#                         appended to /results/steps.tsv ("NAME<TAB>status<TAB>seconds"), both sent;
+#                         returns CMD's status
+#   tb_vfio_bind BDF      unbind BDF from its driver and bind it to vfio-pci
+#   tb_driver BDF         the name of BDF's driver, or "none"
+#   tb_load_modules [DIR] insmod every module of DIR (default /testbed/modules) in the order of
+#                         DIR/load-order (scripts/testbed/fetch-debian-kernel.sh writes it);
+#                         returns the number of modules that failed (each named with insmod's
+#                         error and the kernel's last words); no load-order: nothing to load, 0
+TB_CHAN=/dev/ttyS1
+[ -c "$TB_CHAN" ] && stty -F "$TB_CHAN" raw -echo 2>/dev/null
+
+tb_line() {
+	echo "$*" >"$TB_CHAN"
+}
+
+tb_send() {
+	f=$1
+	n=${2:-$(basename "$1")}
+	[ -f "$f" ] || { tb_line "@@TESTBED MISSING $n"; return 1; }
+	tb_line "@@TESTBED FILE $n $(wc -c <"$f")"
+	base64 "$f" >"$TB_CHAN"
+	tb_line "@@TESTBED END $n"
+}
+
+tb_run() {
+	name=$1
+	shift
+	echo "testbed: step $name: $*"
+	t0=$(date +%s)
+	"$@" >"/results/$name.out" 2>&1
+	rc=$?
+	printf '%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - t0 ))" >>/results/steps.tsv
+	echo "testbed: step $name: exit $rc"
+	tb_send "/results/$name.out"
+	return $rc
+}
+
+tb_driver() {
+	if [ -e "/sys/bus/pci/devices/$1/driver" ]; then
+		basename "$(readlink "/sys/bus/pci/devices/$1/driver")"
+	else
+		echo none
+	fi
+}
+
+tb_vfio_bind() {
+	d=/sys/bus/pci/devices/$1
+	[ -d "$d" ] || { echo "tb_vfio_bind: no PCI device $1" >&2; return 1; }
+	echo vfio-pci >"$d/driver_override"
+	[ -e "$d/driver" ] && echo "$1" >"$d/driver/unbind"
+	echo "$1" >/sys/bus/pci/drivers_probe
+	[ "$(tb_driver "$1")" = vfio-pci ] || { echo "tb_vfio_bind: $1 did not bind to vfio-pci" >&2; return 1; }
+}
+
+tb_load_modules() {
+	local dir=${1:-/testbed/modules} m name out failed=0 n=0
+	if [ ! -f "$dir/load-order" ]; then
+		echo "tb_load_modules: no $dir/load-order: no modules to load (everything built in?)"
+		return 0
+	fi
+	while read -r m; do
+		[ -n "$m" ] || continue
+		n=$((n + 1))
+		name=$(echo "${m%.ko}" | tr - _)
+		if [ -d "/sys/module/$name" ]; then
+			echo "tb_load_modules: $m: already loaded or built in (/sys/module/$name)"
+			continue
+		fi
+		if [ ! -f "$dir/$m" ]; then
+			echo "tb_load_modules: $m: FAILED: no $dir/$m (load-order names it)" >&2
+			failed=$((failed + 1))
+			continue
+		fi
+		if out=$(insmod "$dir/$m" 2>&1); then
+			echo "tb_load_modules: $m: loaded"
+		else
+			echo "tb_load_modules: $m: FAILED: $out; kernel log:" >&2
+			dmesg | tail -5 | sed 's/^/tb_load_modules:   /' >&2
+			failed=$((failed + 1))
+		fi
+	done <"$dir/load-order"
+	echo "tb_load_modules: $((n - failed)) of $n modules loaded or present, $failed failed"
+	[ "$failed" -lt 255 ] || failed=255
+	return "$failed"
+}
