@@ -69,7 +69,7 @@ TRACE_A     := $(BUILD)/lib/libioasid-trace.a
 ASAN_TRACE_A := $(BUILD)/asan/lib/libioasid-trace.a
 TRACE_LIBS  := -lbpf -lelf -lz
 
-.PHONY: all check check-fast build-asan demo bench install clean deps conformance
+.PHONY: all check check-fast build-asan demo bench install clean deps conformance check-kernel
 all: $(LIB_A) $(LIB_SO) $(PRELOAD_SO) $(TRACE_A) $(TOOLS) $(BENCHES) $(TESTS) $(CLIENTS)
 
 deps:
@@ -153,7 +153,7 @@ $(BUILD)/asan/tests/%: tests/%.c $(ASAN_TRACE_A) $(ASAN_LIB_A) $(wildcard tests/
 	$(CC) $(TEST_CPPFLAGS) -I$(BUILD)/bpf $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -MMD -MP -o $@ $< $(ASAN_TRACE_A) $(ASAN_LIB_A) $(CRITERION_LIBS) $(TRACE_LIBS) $(LDLIBS) -lm
 
 # Unmodified clients: only the uAPI headers, libc, open() and ioctl(). Never the reference.
-$(BUILD)/tests/clients/%: tests/clients/%.c
+$(BUILD)/tests/clients/%: tests/clients/%.c $(wildcard tests/clients/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -Iuapi-shim -O2 -g -Wall -Wextra -o $@ $<
 
@@ -177,6 +177,12 @@ demo: deps
 conformance: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/conformance.sh $(BUILD)
+
+# The real-kernel testbed (scripts/testbed/): the toolkit against a real iommufd/VT-d stack in a
+# QEMU guest; builds the testbed kernel from linux-source-6.12 on first use (~8 minutes).
+check-kernel: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/testbed/check-kernel.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory all
@@ -202,4 +208,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/testbed -prune -o -name '*.d' -type f -print 2>/dev/null)

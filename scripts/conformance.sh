@@ -190,35 +190,9 @@ TSV="$OUT/results.tsv"
 MD="$OUT/results.md"
 printf 'binary\tcase\tresult\treason\n' >"$TSV"
 
-# TAP of one binary (stdout and stderr interleaved as the harness writes them) → TSV rows.
-# Reason: a SKIP's own text; for a failure the first diagnostic line of the case, else the
-# harness's "Test terminated by ..." line.
+# TAP of one binary → TSV rows (scripts/tap2tsv.awk).
 parse_tap() { # parse_tap BINARY LOGFILE
-	awk -v bin="$1" -F'\n' '
-	function clean(s) {
-		gsub(/\t/, " ", s); sub(/^# */, "", s)
-		sub(/^[^ :]*\/selftests\/iommu\//, "", s)   # keep "iommufd.c:118:..." of the long path
-		return s
-	}
-	/^# +RUN +/ { diag = ""; term = ""; next }
-	/^# +(OK|FAIL|SKIP) +/ { next }
-	/^# [^ ]+: Test (failed|terminated)/ { if (term == "") term = clean($0); next }
-	/^# / { if (diag == "") diag = clean($0); next }
-	/^(not )?ok [0-9]+ / {
-		line = $0; res = "pass"; reason = ""
-		if (line ~ /^not ok /) { res = "fail"; sub(/^not ok [0-9]+ /, "", line) }
-		else sub(/^ok [0-9]+ /, "", line)
-		if (line ~ / # (SKIP|skip)/) {
-			res = "skip"; reason = line; sub(/^.* # (SKIP|skip) */, "", reason)
-			sub(/ # (SKIP|skip).*$/, "", line)
-		} else if (res == "fail") {
-			reason = (diag != "") ? diag : term
-		}
-		gsub(/[ \t]+$/, "", line)
-		if (reason == "") reason = "-"
-		printf "%s\t%s\t%s\t%s\n", bin, line, res, clean(reason)
-		diag = ""; term = ""
-	}' "$2"
+	awk -v bin="$1" -f "$ROOT/scripts/tap2tsv.awk" "$2"
 }
 
 for b in "${BINS[@]}"; do

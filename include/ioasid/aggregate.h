@@ -75,6 +75,22 @@ static inline __attribute__((always_inline)) __u32 ioasid_hist_slot(__u32 s)
 	return s < IOASID_HIST_SLOTS ? s : IOASID_HIST_SLOTS - 1;
 }
 
+/* The array index of a slot, bounded in a way every verifier sees. Without the barrier the
+ * compiler drops the mask (it knows slot <= 31 already) and indexes with a register whose
+ * 64-bit range the 6.1 verifier has lost (it marks the result of a 32-bit OR of two unknown
+ * registers fully unknown, upper half included): "math between map_value pointer and register
+ * with unbounded min value is not allowed". A 64-bit AND after the barrier bounds it on any
+ * kernel; outside BPF the barrier is absent and the mask is a no-op. */
+static inline __attribute__((always_inline)) __u64 ioasid_hist_index(__u32 slot)
+{
+	__u64 i = slot;
+
+#ifdef __bpf__
+	asm volatile("" : "+r"(i));
+#endif
+	return i & (IOASID_HIST_SLOTS - 1);
+}
+
 /* The aggregate an event belongs to. */
 static inline __attribute__((always_inline)) void
 ioasid_agg_key_of(const struct ioasid_event *e, struct ioasid_agg_key *key)
@@ -104,13 +120,13 @@ ioasid_agg_add(struct ioasid_agg_value *v, const struct ioasid_event *e)
 	if (e->latency_ns) {
 		v->latency_sum_ns += e->latency_ns;
 		slot = ioasid_hist_slot(ioasid_log2(e->latency_ns));
-		v->latency_hist[slot & (IOASID_HIST_SLOTS - 1)] += 1;
+		v->latency_hist[ioasid_hist_index(slot)] += 1;
 	}
 	if (e->length) {
 		slot = ioasid_log2(e->length);
 		slot = slot > IOASID_SIZE_HIST_SHIFT ? slot - IOASID_SIZE_HIST_SHIFT : 0;
 		slot = ioasid_hist_slot(slot);
-		v->size_hist[slot & (IOASID_HIST_SLOTS - 1)] += 1;
+		v->size_hist[ioasid_hist_index(slot)] += 1;
 	}
 }
 #endif

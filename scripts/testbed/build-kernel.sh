@@ -33,7 +33,7 @@ die() { echo "build-kernel: error: $*" >&2; exit 1; }
 [ -r "$TARBALL" ] || die "no kernel source at $TARBALL: install Debian's linux-source-6.12 \
 (scripts/testbed/deps.sh does) or set LINUX_SOURCE_TARBALL"
 
-stamp=$( (stat -c '%n %s %Y' "$TARBALL"; sha256sum "$FRAG" "$0") | sha256sum | cut -c1-16)
+stamp=$( (stat -c '%s %Y' "$TARBALL"; cat "$FRAG" "$0") | sha256sum | cut -c1-16)
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -f "$out/vmlinux" ]; then
 	say "up to date: $out/vmlinux ($(cat "$out/release"))"
 	exit 0

@@ -11,20 +11,22 @@
 # Produces, under BUILD/testbed/debian-VERSION/ (never committed):
 #   vmlinux          the uncompressed ELF (the kernel tree's scripts/extract-vmlinux); QEMU boots
 #                    it through its PVH entry point, without decompressing under emulation
-#   release          the kernel release (e.g. 6.1.0-37-amd64)
+#   release          the kernel release (e.g. 6.1.0-56-amd64)
 #   package          the package name and version it came from
 #   config           the kernel's config (from /boot in the package)
 #   modules/         the testbed's modules (e1000e, VFIO, iommufd when built, and every module
-#                    they depend on per their .modinfo "depends="), decompressed (.ko.xz → .ko: busybox insmod
-#                    cannot read xz), flat, plus:
+#                    they depend on per their .modinfo "depends="), decompressed (.ko.xz → .ko:
+#                    busybox insmod cannot read xz), flat, plus:
 #   modules/load-order   one module file name a line, dependencies first (guest/lib.sh
 #                    tb_load_modules insmods them in this order)
 #   apt/             private apt state: sources, lists, cache. The host's apt configuration,
 #                    sources and lists are neither read for sources nor written.
 #   stamp            written last; when present and the files are there, a rerun does nothing
 #
-# Needs: apt-get, dpkg, xz (xz-utils), objcopy (binutils), and extract-vmlinux from the 6.12 kernel tree
-# (BUILD/testbed/linux-source-6.12/, or taken from /usr/src/linux-source-6.12.tar.xz).
+# Needs: apt-get, dpkg, xz (xz-utils), objcopy (binutils), and extract-vmlinux from the 6.12
+# kernel tree (BUILD/testbed/linux-source-6.12/, or taken from /usr/src/linux-source-6.12.tar.xz).
+# No depmod: the package has no modules.dep (its postinst makes one), so the dependencies are
+# read from each module's .modinfo, and kmod need not be installed.
 # Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian),
 #              DEBIAN_SECURITY_MIRROR (default http://deb.debian.org/debian-security).
 set -euo pipefail
@@ -112,10 +114,15 @@ fi
 if grep -qE '^(W|E): ' "$apt/update.log"; then
 	grep -E '^(W|E): ' "$apt/update.log" | sed 's/^/fetch-debian-kernel: apt: /' >&2
 fi
+# apt-get update exits 0 when an index could not be fetched: a stale or missing index would
+# pick a wrong kernel, or none.
+if grep -q 'Failed to fetch' "$apt/update.log"; then
+	die "apt-get update could not fetch every index of $MIRROR $suites${secsuites:+ / $SECMIRROR $secsuites} (above; log: $apt/update.log): check that the Debian mirror is reachable, or set DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR"
+fi
 
 # Newest image: highest ABI/upstream number by version sort; -unsigned preferred.
 names=$(apt-cache "${aptopts[@]}" pkgnames linux-image-6. 2>/dev/null | grep -E "$pattern" || true)
-[ -n "$names" ] || die "no package matching /$pattern/ in $MIRROR $suites (apt-get update log: $apt/update.log): the suite may have moved on; check 'apt-cache ${aptopts[*]} search linux-image-$VERSION'"
+[ -n "$names" ] || die "no package matching /$pattern/ in $MIRROR $suites (apt-get update log: $apt/update.log): the suite may have moved on: list what it has with 'lz4 -dc $apt/lists/*Packages.lz4 | grep "^Package: linux-image-$VERSION"' and adjust the pattern in $0"
 base=$(echo "$names" | sed 's/-unsigned$//' | sort -uV | tail -1)
 pkg=$base
 echo "$names" | grep -qx "$base-unsigned" && pkg=$base-unsigned
@@ -124,7 +131,9 @@ ver=$(apt-cache "${aptopts[@]}" policy "$pkg" | sed -n 's/^  Candidate: //p')
 say "newest image: $pkg $ver"
 
 deb=$(ls "$apt/debs/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -1 || true)
-if [ -z "$deb" ]; then
+if [ -n "$deb" ]; then
+	say "reusing $(basename "$deb") from an earlier run"
+else
 	rm -f "$apt/debs/"*.deb
 	if ! (cd "$apt/debs" && apt-get "${aptopts[@]}" download "$pkg=$ver") >"$apt/download.log" 2>&1; then
 		tail -20 "$apt/download.log" >&2
@@ -133,7 +142,7 @@ if [ -z "$deb" ]; then
 	deb=$(ls "$apt/debs/"*.deb 2>/dev/null | head -1 || true)
 	[ -f "$deb" ] || die "apt-get download $pkg=$ver left no .deb in $apt/debs"
 fi
-say "downloaded $(basename "$deb") ($(du -m "$deb" | cut -f1) MB)"
+say "package file: $(basename "$deb") ($(du -m "$deb" | cut -f1) MB)"
 
 # ---- unpack ------------------------------------------------------------------------------------
 tmp=$out/tmp

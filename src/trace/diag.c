@@ -36,19 +36,30 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	char line[1024];
 	FILE *out = libbpf_log_file ? libbpf_log_file : stderr;
+	va_list again;
+	int n;
 
 	if (level == LIBBPF_DEBUG && libbpf_verbose < 2)
 		return 0;
 	if (level == LIBBPF_INFO && libbpf_verbose < 1)
 		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	if (strstr(line, "ulimit -l") || strstr(line, "RLIMIT_MEMLOCK"))
-		return 0;
 	/* Warnings are printed only when verbose: the library reports failures itself, with
 	 * context, through ioasid_trace_last_error(). */
 	if (level == LIBBPF_WARN && libbpf_verbose < 1)
 		return 0;
-	return fputs(line, out);
+	va_copy(again, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (strstr(line, "ulimit -l") || strstr(line, "RLIMIT_MEMLOCK")) {
+		va_end(again);
+		return 0;
+	}
+	/* The verifier's log comes as one "%s" of many KiB, its verdict at the end: never cut. */
+	if (n >= (int)sizeof(line))
+		n = vfprintf(out, fmt, again);
+	else
+		n = fputs(line, out);
+	va_end(again);
+	return n;
 }
 
 void trace_libbpf_log_setup(const struct ioasid_trace_opts *opts)

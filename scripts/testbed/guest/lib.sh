@@ -58,33 +58,37 @@ tb_vfio_bind() {
 }
 
 tb_load_modules() {
-	local dir=${1:-/testbed/modules} m name out failed=0 n=0
-	if [ ! -f "$dir/load-order" ]; then
-		echo "tb_load_modules: no $dir/load-order: no modules to load (everything built in?)"
+	# busybox sh has `local`, POSIX sh does not: the variables are tbm_-prefixed instead.
+	tbm_dir=${1:-/testbed/modules}
+	tbm_failed=0
+	tbm_n=0
+	if [ ! -f "$tbm_dir/load-order" ]; then
+		echo "tb_load_modules: no $tbm_dir/load-order: no modules to load (everything built in?)"
 		return 0
 	fi
-	while read -r m; do
-		[ -n "$m" ] || continue
-		n=$((n + 1))
-		name=$(echo "${m%.ko}" | tr - _)
-		if [ -d "/sys/module/$name" ]; then
-			echo "tb_load_modules: $m: already loaded or built in (/sys/module/$name)"
+	while read -r tbm_m; do
+		[ -n "$tbm_m" ] || continue
+		tbm_n=$((tbm_n + 1))
+		tbm_name=$(echo "${tbm_m%.ko}" | tr - _)
+		if [ -d "/sys/module/$tbm_name" ]; then
+			echo "tb_load_modules: $tbm_m: already loaded or built in (/sys/module/$tbm_name)"
 			continue
 		fi
-		if [ ! -f "$dir/$m" ]; then
-			echo "tb_load_modules: $m: FAILED: no $dir/$m (load-order names it)" >&2
-			failed=$((failed + 1))
+		if [ ! -f "$tbm_dir/$tbm_m" ]; then
+			echo "tb_load_modules: $tbm_m: FAILED: no $tbm_dir/$tbm_m (load-order names it)" >&2
+			tbm_failed=$((tbm_failed + 1))
 			continue
 		fi
-		if out=$(insmod "$dir/$m" 2>&1); then
-			echo "tb_load_modules: $m: loaded"
+		if tbm_out=$(insmod "$tbm_dir/$tbm_m" 2>&1); then
+			echo "tb_load_modules: $tbm_m: loaded"
 		else
-			echo "tb_load_modules: $m: FAILED: $out; kernel log:" >&2
+			echo "tb_load_modules: $tbm_m: FAILED: $tbm_out; kernel log:" >&2
 			dmesg | tail -5 | sed 's/^/tb_load_modules:   /' >&2
-			failed=$((failed + 1))
+			tbm_failed=$((tbm_failed + 1))
 		fi
-	done <"$dir/load-order"
-	echo "tb_load_modules: $((n - failed)) of $n modules loaded or present, $failed failed"
-	[ "$failed" -lt 255 ] || failed=255
-	return "$failed"
+	done <"$tbm_dir/load-order"
+	echo "tb_load_modules: $((tbm_n - tbm_failed)) of $tbm_n modules loaded or present," \
+		"$tbm_failed failed"
+	[ "$tbm_failed" -lt 255 ] || tbm_failed=255
+	return "$tbm_failed"
 }

@@ -13,8 +13,8 @@
 # Results (besides each step's output):
 #   bpfload-table.tsv   program, kind, target, attached|skipped, reason — one line per program of
 #                       the real load (from the attach plan the tracer prints with -v); when the
-#                       object did not load at all, the dry-run plan with every program
-#                       "skipped" and the tracer's error as the reason
+#                       object did not load at all, the dry-run plan, each program it would have
+#                       attached "skipped" with "NOT LOADED: " and the tracer's error
 #   bpfload-trace.err   the tracer's stderr: the plan, libbpf's log (-v), its summary
 # Exit status: 0 when the table was made and the counts match; 1 otherwise. Whether a skipped
 # program is acceptable is judged on the host (scripts/testbed/bpf-load-matrix.sh).
@@ -89,7 +89,7 @@ plan_to_tsv() {   # FILE [FORCED-REASON]
 		if (st == "skip" && i > 0) { target = substr(rest, 1, i - 1); reason = substr(rest, i + 2) }
 		kind = target; sub(/ .*/, "", kind); sub(/^[^ ]+ /, "", target)
 		status = st == "attach" ? "attached" : "skipped"
-		if (forced != "") { status = "skipped"; reason = forced }
+		if (forced != "" && st == "attach") { status = "skipped"; reason = forced }
 		printf "%s\t%s\t%s\t%s\t%s\n", prog, kind, target, status, reason
 	}' "$1"
 }
@@ -146,4 +146,5 @@ count_events() {
 }
 tb_run events count_events || fail=1
 grep -h 'ioasid-trace: .*events received\|by type\|dropped' /results/bpfload-trace.err
+tb_send /results/steps.tsv
 exit $fail
