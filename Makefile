@@ -158,9 +158,12 @@ $(BUILD)/tests/clients/%: tests/clients/%.c $(wildcard tests/clients/*.h)
 	$(CC) -Iuapi-shim -O2 -g -Wall -Wextra -o $@ $<
 
 # check and demo are the README's two commands: each installs what is missing, then builds.
+# check runs every test: the unit and tool tests (normal build + ASan/UBSan), then the
+# real-kernel testbed (docs/TESTBED.md; the first run builds its kernel, ~8 minutes).
 check: deps
 	@$(MAKE) --no-print-directory all build-asan
 	@scripts/run-tests.sh $(BUILD)
+	@scripts/testbed/check-kernel.sh $(BUILD)
 
 build-asan: $(ASAN_TESTS)
 

@@ -1,6 +1,7 @@
-/* test_bench_output.c — ioasid-bench's numbers and what it prints: samples and their summaries
- * (src/benchkit/stats.c), the table and JSON Lines (src/benchkit/output.c). Suite
- * `bench_output`.
+/* test_bench_output.c — ioasid-bench's numbers and what it prints: samples, their summaries
+ * and their pooling over rounds (src/benchkit/stats.c), the table and JSON Lines
+ * (src/benchkit/output.c): suite `bench_output`. The rounds' machinery of src/benchkit/runner.c
+ * that needs no backend — the driver's pool and the worker's stream: suite `bench_runner`.
  *
  * Expected values are worked out by hand from the percentile rule (linear interpolation between
  * closest ranks: h = (n-1)·p, v[⌊h⌋] + (h-⌊h⌋)·(v[⌊h⌋+1] - v[⌊h⌋])) and spelled out, so these
@@ -10,13 +11,15 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "benchkit/bench.h"
+#include "benchkit/workload.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -69,6 +72,7 @@ static void config(struct bench_config *c, const char *backend, const char *serv
 	c->repeat_bytes = c->ops * c->op_bytes;
 	c->threads = 1;
 	c->repeats = 5;
+	c->rounds = 1;
 }
 
 static struct bench_summary summary(double median, double min, double max)
@@ -337,6 +341,143 @@ Test(bench_output, reservoir_rising_stream)
 	bench_samples_free(&s);
 }
 
+/* ---- pooling rounds (bench_samples_merge) -------------------------------------------------- */
+
+/* Samples of one round: these repeats and operations, as a workload takes them. */
+static void round_samples(struct bench_samples *s, const double *rep, size_t nrep,
+			  const double *ops, size_t nops)
+{
+	cr_assert_eq(bench_samples_init(s, nrep), 0);
+	for (size_t i = 0; i < nrep; i++)
+		bench_samples_add_repeat(s, rep[i]);
+	for (size_t i = 0; i < nops; i++)
+		bench_samples_add_op(s, ops[i]);
+}
+
+/* 1 000 ops per repeat, 4 096 000 bytes: the durations 1..6 ms of three rounds of two. */
+static void expect_six_ms(const struct bench_record *r)
+{
+	/* durations 1..6 ms: median h = 2.5, p10 h = 0.5, p90 h = 4.5 */
+	expect_summary(&r->repeat_ns, 6, 3.5e6, 1e6, 6e6, 1.5e6, 5.5e6);
+	/* rates 1e12 / t, ascending: 1e12/6e6 .. 1e12/1e6; the median is the mean of the rates
+	 * of 4 and 3 ms */
+	expect_summary(&r->ops_s, 6, (1e12 / 4e6 + 1e12 / 3e6) / 2, 1e12 / 6e6, 1e12 / 1e6,
+		       1e12 / 6e6 + 0.5 * (1e12 / 5e6 - 1e12 / 6e6),
+		       1e12 / 2e6 + 0.5 * (1e12 / 1e6 - 1e12 / 2e6));
+}
+
+Test(bench_output, merge_pools_every_repeat_and_operation_exactly)
+{
+	static const double rep[3][2] = { { 4e6, 2e6 }, { 5e6, 1e6 }, { 3e6, 6e6 } };
+	static const double ops[3][2] = { { 100, 300 }, { 200, 900 }, { 400 } };
+	static const size_t nops[3] = { 2, 2, 1 };
+	struct bench_samples pool, round;
+	struct bench_record r = { 0 };
+
+	bench_samples_init_empty(&pool);
+	cr_assert_null(pool.op_ns);
+	cr_assert_null(pool.repeat_ns);
+	for (int k = 0; k < 3; k++) {
+		round_samples(&round, rep[k], 2, ops[k], nops[k]);
+		cr_assert_eq(bench_samples_merge(&pool, &round), 0);
+		cr_assert_eq(round.nrepeat, 2, "the round is not changed");
+		bench_samples_free(&round);
+	}
+	cr_assert_eq(pool.nrepeat, 6);
+	cr_assert_eq(pool.nop, 5);
+	cr_assert_eq(pool.seen_op, 5);
+	cr_assert_eq(pool.op_ns[0], 900, "the maximum in slot 0: %g", pool.op_ns[0]);
+
+	config(&r.cfg, "ref", "reference", "pages", "map", "mock domain");
+	r.cfg.ops = 1000;
+	r.cfg.repeat_bytes = 4096000;
+	bench_record_fill(&r, &pool);
+	expect_six_ms(&r);
+	/* every operation of every round: 100 200 300 400 900; p99 h = 3.96 */
+	cr_assert_eq(r.lat.n, 5);
+	expect_near(r.lat.p50, 300, "p50");
+	expect_near(r.lat.p99, 400 + 0.96 * 500, "p99");
+	cr_assert_eq(r.lat.max, 900);
+	bench_samples_free(&pool);
+}
+
+/* Past the reservoir: the true maximum, the count of every operation, a sample that takes
+ * from each round in proportion to what it saw, each value once. */
+Test(bench_output, merge_of_reservoirs_keeps_max_count_and_proportion)
+{
+	struct bench_samples a, b, pool;
+	struct bench_latency lat;
+	uint64_t from_a = 0;
+	bool has_lesser_max = false;
+
+	cr_assert_eq(bench_samples_init(&a, 1), 0);
+	cr_assert_eq(bench_samples_init(&b, 1), 0);
+	a.cap_op = b.cap_op = RES_CAP;
+	for (int i = 0; i < STREAM; i++)
+		bench_samples_add_op(&a, i == 10 ? 5e8 : i);
+	for (int i = 0; i < 3 * STREAM; i++)
+		bench_samples_add_op(&b, i == 20 ? 1e9 : STREAM + i);
+	bench_samples_init_empty(&pool);
+	pool.cap_op = RES_CAP;
+	cr_assert_eq(bench_samples_merge(&pool, &a), 0);
+	cr_assert_eq(pool.nop, RES_CAP, "a reservoir of the cap's size merges whole");
+	cr_assert_eq(bench_samples_merge(&pool, &b), 0);
+
+	cr_assert_eq(pool.seen_op, 4 * STREAM);
+	cr_assert_leq(pool.nop, RES_CAP);
+	cr_assert_geq(pool.nop, RES_CAP - 2);
+	cr_assert_eq(pool.op_ns[0], 1e9);
+	for (uint64_t i = 1; i < pool.nop; i++) {
+		if (pool.op_ns[i] == 5e8)
+			has_lesser_max = true;
+		else if (pool.op_ns[i] < STREAM)
+			from_a++;
+	}
+	cr_assert(has_lesser_max, "the other round's maximum is a value like any other");
+	/* a saw a quarter of the operations: ~250 of ~998 */
+	cr_assert(from_a >= 240 && from_a <= 260, "%llu of %llu from the first round",
+		  (unsigned long long)from_a, (unsigned long long)pool.nop);
+	bench_samples_summary(&pool, NULL, &lat);
+	cr_assert_eq(lat.n, 4 * STREAM);
+	cr_assert_eq(lat.max, 1e9);
+	cr_assert(lat.p50 > 180000 && lat.p50 < 220000, "p50 %g", lat.p50);
+	{       /* each value once */
+		double *v = malloc(pool.nop * sizeof(*v));
+		struct bench_summary unused;
+
+		cr_assert(v);
+		memcpy(v, pool.op_ns, pool.nop * sizeof(*v));
+		bench_summarize(v, pool.nop, &unused);
+		for (uint64_t i = 1; i < pool.nop; i++)
+			cr_assert_neq(v[i], v[i - 1], "%g twice", v[i]);
+		free(v);
+	}
+	bench_samples_free(&a);
+	bench_samples_free(&b);
+	bench_samples_free(&pool);
+}
+
+/* Merged samples take more operations as a reservoir still: kept while all fit. */
+Test(bench_output, merged_samples_keep_sampling)
+{
+	static const double ops[] = { 3, 1, 2 };
+	struct bench_samples pool, round;
+	struct bench_latency lat;
+
+	round_samples(&round, NULL, 0, ops, NELEM(ops));
+	bench_samples_init_empty(&pool);
+	cr_assert_eq(bench_samples_merge(&pool, &round), 0);
+	bench_samples_add_op(&pool, 10);
+	bench_samples_add_op(&pool, 0.5);
+	cr_assert_eq(pool.nop, 5);
+	cr_assert_eq(pool.seen_op, 5);
+	bench_samples_summary(&pool, NULL, &lat);
+	cr_assert_eq(lat.max, 10);
+	expect_near(lat.p50, 2, "p50");
+	bench_samples_free(&round);
+	bench_samples_free(&pool);
+}
+
 /* ---- bench_record_fill --------------------------------------------------------------------- */
 
 Test(bench_output, record_fill_rates_from_each_repeat)
@@ -415,7 +556,7 @@ static const char exp_json_record[] =
 	"{\"config\":{\"backend\":\"ref\",\"served_by\":\"reference\",\"workload\":\"map-unmap\","
 	"\"phase\":\"map\",\"pattern\":\"seq\",\"inval\":\"-\",\"trace\":\"off\","
 	"\"attach\":\"mock domain\",\"page_size\":4096,\"leaf_max\":4096,\"op_bytes\":4096,"
-	"\"repeat_bytes\":4194304,\"ops\":1024,\"threads\":1,\"repeats\":5},"
+	"\"repeat_bytes\":4194304,\"ops\":1024,\"threads\":1,\"repeats\":5,\"rounds\":1},"
 	"\"ops_s\":{\"median\":1234567.5,\"min\":1200000,\"max\":1250000.25,\"p10\":1210000,"
 	"\"p90\":1245000,\"n\":5},"
 	"\"gb_s\":{\"median\":5.0567,\"min\":4.9152,\"max\":5.12,\"p10\":4.95,"
@@ -572,6 +713,55 @@ Test(bench_output, output_jsonl_streams)
 			 "{\"skipped\":true,\"backend\":\"kernel-type1\",\"workload\":\"\","
 			 "\"why\":\"no group\"}\n");
 	free(text);
+}
+
+/* ---- calibration --------------------------------------------------------------------------- */
+
+Test(bench_output, calibration_json_exact)
+{
+	struct bench_calibration c = { .round = 2, .ns = 2500000.5 };
+	char *text;
+
+	CAPTURE(text, bench_calibration_json(out, &c, 3, 1.25));
+	cr_assert_str_eq(text, "{\"type\":\"calibration\",\"round\":2,\"rounds\":3,"
+			       "\"ns\":2500000.5,\"max_min\":1.25}\n", "got:\n%s", text);
+	free(text);
+}
+
+/* The table's footer and the JSON lines, at finish: every round's figure and the run's drift. */
+Test(bench_output, calibration_footer_and_lines_at_finish)
+{
+	static const double ns[] = { 2e6, 2.5e6, 2.2e6 };
+	struct bench_record r = json_record();
+	struct bench_output *o;
+	char *table, *jsonl;
+	size_t tlen, jlen;
+	FILE *tf = open_memstream(&table, &tlen), *jf = open_memstream(&jsonl, &jlen);
+
+	cr_assert(tf && jf);
+	o = bench_output_new(tf, jf);
+	cr_assert(o);
+	bench_output_record(o, &r);
+	for (uint32_t i = 0; i < NELEM(ns); i++)
+		bench_output_calibration(o, &(struct bench_calibration){ i + 1, ns[i] });
+	fflush(jf);
+	cr_assert_str_eq(jsonl, exp_json_record, "calibration lines wait for finish");
+	bench_output_finish(o);
+	cr_assert_eq(fclose(tf), 0);
+	cr_assert_eq(fclose(jf), 0);
+	cr_assert_str_eq(strstr(table, "\n\ncalibration") + 1,
+			 "\ncalibration (a fixed CPU loop, timed as each round starts): round 1 "
+			 "2.00ms, round 2 2.50ms, round 3 2.20ms; max/min ×1.25\n", "got:\n%s",
+			 table);
+	cr_assert_str_eq(jsonl + strlen(exp_json_record),
+			 "{\"type\":\"calibration\",\"round\":1,\"rounds\":3,\"ns\":2000000,"
+			 "\"max_min\":1.25}\n"
+			 "{\"type\":\"calibration\",\"round\":2,\"rounds\":3,\"ns\":2500000,"
+			 "\"max_min\":1.25}\n"
+			 "{\"type\":\"calibration\",\"round\":3,\"rounds\":3,\"ns\":2200000,"
+			 "\"max_min\":1.25}\n", "got:\n%s", jsonl);
+	free(table);
+	free(jsonl);
 }
 
 /* ---- the table ----------------------------------------------------------------------------- */
@@ -876,4 +1066,321 @@ Test(bench_output, table_columns_fit_the_widest_value)
 			 /**/ "-      off    1.00k  1.00  [1.00–1.00]      1ns      1ns      1ns\n",
 			 "got:\n%s", text);
 	free(text);
+}
+
+/* ---- the driver's pool (runner.c) ---------------------------------------------------------- */
+
+TestSuite(bench_runner);
+
+#define MAX_EMITTED 16
+
+struct emitted {
+	struct bench_record r[MAX_EMITTED];
+	size_t n;
+};
+
+static void collect_emitted(void *arg, const struct bench_record *r)
+{
+	struct emitted *e = arg;
+
+	cr_assert_lt(e->n, MAX_EMITTED);
+	e->r[e->n++] = *r;
+}
+
+/* A figure of one round into the pool: its repeats and operations as a worker sends them. */
+static void pool_add(struct bench_pool *p, const struct bench_record *r, unsigned int round,
+		     const double *rep, size_t nrep, const double *ops, size_t nops)
+{
+	struct bench_samples s;
+
+	round_samples(&s, rep, nrep, ops, nops);
+	cr_assert_eq(bench_pool_add(p, r, &s, round), 0);
+	bench_samples_free(&s);
+}
+
+/* Three rounds of two repeats: one figure of six samples, summarised over all of them. */
+Test(bench_runner, pool_three_rounds_of_two_repeats_is_one_figure_of_six)
+{
+	static const double rep[3][2] = { { 2e6, 4e6 }, { 1e6, 6e6 }, { 3e6, 5e6 } };
+	static const double ops[3][2] = { { 10, 20 }, { 30 }, { 5, 40 } };
+	static const size_t nops[3] = { 2, 1, 2 };
+	struct bench_pool *p = bench_pool_new(3);
+	struct bench_record r = { 0 };
+	struct emitted e = { 0 };
+	char *text;
+
+	cr_assert(p);
+	config(&r.cfg, "ref", "reference", "pages", "map", "mock domain");
+	r.cfg.ops = 1000;
+	r.cfg.repeat_bytes = 4096000;
+	r.cfg.repeats = 2;
+	r.violations = -1;
+	for (unsigned int k = 0; k < 3; k++)
+		pool_add(p, &r, k, rep[k], 2, ops[k], nops[k]);
+	bench_pool_emit(p, collect_emitted, &e);
+	cr_assert_eq(e.n, 1);
+	cr_assert_eq(e.r[0].cfg.repeats, 6);
+	cr_assert_eq(e.r[0].cfg.rounds, 3);
+	expect_six_ms(&e.r[0]);
+	/* 5 10 20 30 40: p99 h = 3.96 */
+	cr_assert_eq(e.r[0].lat.n, 5);
+	expect_near(e.r[0].lat.p50, 20, "p50");
+	expect_near(e.r[0].lat.p99, 39.6, "p99");
+	cr_assert_eq(e.r[0].lat.max, 40);
+	cr_assert_str_eq(e.r[0].note, "", "measured in every round: nothing to say");
+	cr_assert_eq(e.r[0].overhead, 0);
+	CAPTURE(text, bench_record_json(out, &e.r[0]));
+	cr_assert(strstr(text, "\"repeats\":6,\"rounds\":3},\"ops_s\":{"), "%s", text);
+	cr_assert(strstr(text, "\"p90\":750000,\"n\":6},\"gb_s\""), "%s", text);
+	free(text);
+	bench_pool_free(p);
+}
+
+/* What a traced figure says, and a figure of some rounds only, among several backends. */
+Test(bench_runner, pool_overhead_tracer_counts_and_partial_figures)
+{
+	static const double off0[] = { 2e6, 4e6 }, off1[] = { 6e6, 8e6 };
+	static const double cnt0[] = { 9e6 }, cnt1[] = { 11e6, 13e6 };
+	static const double big[] = { 7e9, 8e9 }, op[] = { 100 };
+	struct bench_pool *p = bench_pool_new(2);
+	struct bench_record off = { 0 }, cnt, chk, region, uapi;
+	struct emitted e = { 0 };
+
+	cr_assert(p);
+	config(&off.cfg, "ref", "reference", "pages", "map", "mock domain");
+	off.violations = -1;
+	cnt = off;
+	snprintf(cnt.cfg.trace, sizeof(cnt.cfg.trace), "counters");
+	chk = off;
+	snprintf(chk.cfg.trace, sizeof(chk.cfg.trace), "check");
+	region = off;
+	snprintf(region.cfg.workload, sizeof(region.cfg.workload), "region");
+	region.cfg.op_bytes = 16ull << 30;
+	uapi = off;
+	snprintf(uapi.cfg.backend, sizeof(uapi.cfg.backend), "ref-uapi");
+
+	/* round 1 */
+	snprintf(off.note, sizeof(off.note), "first");
+	pool_add(p, &off, 0, off0, 2, op, 1);
+	pool_add(p, &region, 0, big, 2, op, 1);
+	cnt.events = 100;
+	cnt.dropped = 1;
+	pool_add(p, &cnt, 0, cnt0, 1, op, 1);
+	chk.events = 10;
+	chk.violations = 0;
+	pool_add(p, &chk, 0, cnt0, 1, op, 1);
+	pool_add(p, &uapi, 0, cnt1, 2, op, 1);
+	/* round 2: no region (the 16 GiB one is measured in round 1 only) */
+	snprintf(off.note, sizeof(off.note), "second");
+	pool_add(p, &off, 1, off1, 2, op, 1);
+	cnt.events = 200;
+	cnt.dropped = 2;
+	pool_add(p, &cnt, 1, cnt1, 2, op, 1);
+	chk.events = 20;
+	chk.violations = 2;
+	pool_add(p, &chk, 1, cnt1, 2, op, 1);
+	pool_add(p, &uapi, 1, off1, 2, op, 1);
+
+	bench_pool_emit(p, collect_emitted, &e);
+	cr_assert_eq(e.n, 5, "one figure per backend, configuration and trace mode");
+	/* in the order they first came */
+	cr_assert_str_eq(e.r[0].cfg.workload, "pages");
+	cr_assert_str_eq(e.r[0].cfg.trace, "off");
+	cr_assert_str_eq(e.r[1].cfg.workload, "region");
+	cr_assert_str_eq(e.r[2].cfg.trace, "counters");
+	cr_assert_str_eq(e.r[3].cfg.trace, "check");
+	cr_assert_str_eq(e.r[4].cfg.backend, "ref-uapi");
+
+	/* untraced: 2 4 6 8 ms, the latest round's note */
+	expect_summary(&e.r[0].repeat_ns, 4, 5e6, 2e6, 8e6, 2.6e6, 7.4e6);
+	cr_assert_eq(e.r[0].cfg.rounds, 2);
+	cr_assert_str_eq(e.r[0].note, "second");
+	cr_assert_eq(e.r[0].overhead, 0);
+	/* the region: one round of two */
+	cr_assert_eq(e.r[1].cfg.rounds, 1);
+	cr_assert_eq(e.r[1].cfg.repeats, 2);
+	cr_assert_str_eq(e.r[1].note, "in 1 of 2 rounds");
+	/* counters: 9 11 13 ms over the untraced 5 ms; events and losses of both rounds */
+	cr_assert_eq(e.r[2].repeat_ns.median, 11e6);
+	cr_assert_eq(e.r[2].overhead, 11e6 / 5e6);
+	cr_assert_eq(e.r[2].events, 300);
+	cr_assert_eq(e.r[2].dropped, 3);
+	cr_assert_eq(e.r[2].violations, -1);
+	cr_assert_str_eq(e.r[2].note, "workload traced: 300 events, 3 lost");
+	/* check: violations of both rounds */
+	cr_assert_eq(e.r[3].overhead, 11e6 / 5e6);
+	cr_assert_eq(e.r[3].violations, 2);
+	cr_assert_str_eq(e.r[3].note, "workload traced: 30 events, 0 lost, VIOLATIONS");
+	/* another backend's figure of the same configuration is its own: 6 8 11 13 ms */
+	expect_summary(&e.r[4].repeat_ns, 4, 9.5e6, 6e6, 13e6, 6.6e6, 12.4e6);
+	cr_assert_eq(e.r[4].overhead, 0);
+	bench_pool_free(p);
+}
+
+/* ---- the worker's stream (runner.c) -------------------------------------------------------- */
+
+/* A file holding `len` bytes, read back from its start. */
+static int stream_of(const void *bytes, size_t len)
+{
+	FILE *f = tmpfile();
+	int fd;
+
+	cr_assert(f);
+	fd = dup(fileno(f));
+	fclose(f);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, bytes, len), (ssize_t)len);
+	cr_assert_eq(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+static void *pack_figure(uint32_t round, const struct bench_samples *s, size_t *len)
+{
+	struct bench_wire_figure f = { .nrepeat = s->nrepeat, .nop = s->nop,
+				       .seen_op = s->seen_op };
+	void *msg;
+
+	config(&f.rec.cfg, "ref-uapi", "reference", "pages", "map", "iommufd fd");
+	f.rec.magic = BENCH_RECORD_MAGIC;
+	f.rec.size = sizeof(f.rec);
+	f.rec.violations = -1;
+	snprintf(f.rec.note, sizeof(f.rec.note), "a note");
+	msg = bench_wire_pack(BENCH_WIRE_FIGURE, round, &f, sizeof(f), s, len);
+	cr_assert(msg);
+	return msg;
+}
+
+Test(bench_runner, wire_messages_arrive_as_sent)
+{
+	static const double rep[] = { 3e6, 1e6, 2e6 }, ops[] = { 7, 9 };
+	struct bench_skip sk = skip("ref-uapi", "dma", "ref-uapi has no device DMA");
+	struct bench_wire_end end = { .status = 1, .figures = 1, .skips = 1, .opened = 1 };
+	struct bench_samples s, view;
+	struct bench_wire_msg m;
+	const struct bench_record *r;
+	char why[BENCH_WHY], *all;
+	void *msg[3];
+	size_t len[3], total = 0;
+	int fd;
+
+	round_samples(&s, rep, NELEM(rep), ops, NELEM(ops));
+	msg[0] = pack_figure(4, &s, &len[0]);
+	msg[1] = bench_wire_pack(BENCH_WIRE_SKIP, 4, &sk, sizeof(sk), NULL, &len[1]);
+	msg[2] = bench_wire_pack(BENCH_WIRE_END, 4, &end, sizeof(end), NULL, &len[2]);
+	cr_assert(msg[1] && msg[2]);
+	cr_assert_eq(len[0], sizeof(struct bench_wire_hdr) + sizeof(struct bench_wire_figure) +
+			     5 * sizeof(double));
+	all = malloc(len[0] + len[1] + len[2]);
+	cr_assert(all);
+	for (int i = 0; i < 3; i++) {
+		memcpy(all + total, msg[i], len[i]);
+		total += len[i];
+		free(msg[i]);
+	}
+	fd = stream_of(all, total);
+	free(all);
+
+	cr_assert_eq(bench_wire_recv(fd, 4, &m, why, sizeof(why)), 1, "%s", why);
+	cr_assert_eq(m.hdr.type, BENCH_WIRE_FIGURE);
+	r = bench_wire_figure(&m, &view);
+	cr_assert_str_eq(r->cfg.backend, "ref-uapi");
+	cr_assert_str_eq(r->note, "a note");
+	cr_assert_eq(view.nrepeat, 3);
+	cr_assert_eq(view.nop, 2);
+	cr_assert_eq(view.seen_op, 2);
+	cr_assert_eq(memcmp(view.repeat_ns, rep, sizeof(rep)), 0);
+	cr_assert_eq(view.op_ns[0], 9, "the reservoir as it was: the maximum first");
+	cr_assert_eq(view.op_ns[1], 7);
+	bench_wire_msg_free(&m);
+
+	cr_assert_eq(bench_wire_recv(fd, 4, &m, why, sizeof(why)), 1, "%s", why);
+	cr_assert_eq(m.hdr.type, BENCH_WIRE_SKIP);
+	cr_assert_eq(memcmp(m.payload, &sk, sizeof(sk)), 0);
+	bench_wire_msg_free(&m);
+
+	cr_assert_eq(bench_wire_recv(fd, 4, &m, why, sizeof(why)), 1, "%s", why);
+	cr_assert_eq(m.hdr.type, BENCH_WIRE_END);
+	cr_assert_eq(memcmp(m.payload, &end, sizeof(end)), 0);
+	bench_wire_msg_free(&m);
+
+	cr_assert_eq(bench_wire_recv(fd, 4, &m, why, sizeof(why)), 0, "the end, between messages");
+	cr_assert_null(m.payload);
+	close(fd);
+	bench_samples_free(&s);
+}
+
+/* bytes[0..len) as a stream of round 0: -EBADMSG with why containing `needle`. */
+static void expect_damage(const void *bytes, size_t len, const char *needle)
+{
+	struct bench_wire_msg m;
+	char why[BENCH_WHY] = "";
+	int fd = stream_of(bytes, len), rc;
+
+	rc = bench_wire_recv(fd, 0, &m, why, sizeof(why));
+	close(fd);
+	cr_assert_eq(rc, -EBADMSG, "rc %d (%s), expected -EBADMSG for \"%s\"", rc, why, needle);
+	cr_assert_null(m.payload);
+	cr_assert(strstr(why, needle), "why \"%s\" lacks \"%s\"", why, needle);
+}
+
+Test(bench_runner, wire_damage_is_named_never_taken)
+{
+	static const double rep[] = { 1e6, 2e6, 3e6 }, ops[] = { 5 };
+	struct bench_skip sk = skip("ref", "x", "y");
+	struct bench_samples s;
+	struct bench_wire_hdr h;
+	struct bench_wire_figure *f;
+	char want[96];
+	size_t len;
+	char *msg;
+
+	round_samples(&s, rep, NELEM(rep), ops, NELEM(ops));
+	msg = pack_figure(0, &s, &len);
+	f = (struct bench_wire_figure *)(msg + sizeof(h));
+
+	expect_damage(msg, 5, "the stream ends inside a message header (5 of 16 bytes)");
+	snprintf(want, sizeof(want), "the stream ends inside a figure message (%zu of %zu bytes)",
+		 len / 2 - sizeof(h), len - sizeof(h));
+	expect_damage(msg, len / 2, want);
+
+	memcpy(&h, msg, sizeof(h));
+	((struct bench_wire_hdr *)msg)->magic = 0x12345678;
+	expect_damage(msg, len, "a message header with magic 0x12345678 (expected 0x49424e32)");
+	memcpy(msg, &h, sizeof(h));
+	((struct bench_wire_hdr *)msg)->version = 7;
+	expect_damage(msg, len, "a message of protocol version 7 (this driver reads 2)");
+	memcpy(msg, &h, sizeof(h));
+	((struct bench_wire_hdr *)msg)->round = 1;
+	expect_damage(msg, len, "a message of round 2 in the stream of round 1");
+	memcpy(msg, &h, sizeof(h));
+	((struct bench_wire_hdr *)msg)->type = 9;
+	expect_damage(msg, len, "a message of unknown type 9");
+	memcpy(msg, &h, sizeof(h));
+	((struct bench_wire_hdr *)msg)->len = 8;
+	snprintf(want, sizeof(want), "a figure message of 8 bytes (expected at least %zu)",
+		 sizeof(*f));
+	expect_damage(msg, len, want);
+	memcpy(msg, &h, sizeof(h));
+
+	f->nrepeat++;           /* one sample more than the message holds */
+	snprintf(want, sizeof(want), "a figure of 4 repeats and 1 of 1 operations in %zu bytes",
+		 len - sizeof(h));
+	expect_damage(msg, len, want);
+	f->nrepeat--;
+	f->seen_op = 0;         /* operations kept, none seen */
+	expect_damage(msg, len, "a figure of 3 repeats and 1 of 0 operations");
+	f->seen_op = 1;
+	f->rec.magic = BENCH_SKIP_MAGIC;
+	expect_damage(msg, len, "a figure whose record has magic 0x49424e53");
+	free(msg);
+
+	sk.size = 3;
+	msg = bench_wire_pack(BENCH_WIRE_SKIP, 0, &sk, sizeof(sk), NULL, &len);
+	cr_assert(msg);
+	expect_damage(msg, len, "a skip with magic 0x49424e53 and size 3");
+	((struct bench_wire_hdr *)msg)->len = 10;
+	snprintf(want, sizeof(want), "a skip message of 10 bytes (expected %zu)", sizeof(sk));
+	expect_damage(msg, len, want);
+	free(msg);
+	bench_samples_free(&s);
 }

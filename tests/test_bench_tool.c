@@ -13,7 +13,13 @@
  *    median time over the untraced one (no bound on it: the box is shared), events seen, none
  *    lost, no violation;
  *  - --anchors: the Markdown table carries this run's figures beside the published ones;
- *  - usage errors and a --json path that cannot be written: exit 2 naming the value.
+ *  - usage errors and a --json path that cannot be written: exit 2 naming the value;
+ *  - rounds (-R): round 1 of every backend before round 2 of any (the -v start lines), each
+ *    figure pooled over every repeat of every round, a calibration line per round;
+ *  - a worker killed in round 2, or whose stream is cut short or damaged there (the
+ *    IOASID_BENCH_FAULT hook): that backend's round 2 reported lost by backend and round, the
+ *    other rounds and backends pooled, exit status 1;
+ *  - --compare: agreement counted, and the two runs' calibrations set side by side.
  * Needs BPF for the trace test only (bpf_test.h rules: never skipped under CI=true). */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -48,28 +54,40 @@ static char *slurp(const char *path)
 
 /* ---- the JSON Lines of a run ----------------------------------------------------------------- */
 
-/* Every line of the file, each a figure ({"config":{...},...}) or a skip ({"skipped":true,...}). */
+/* Every line of the file: each a figure ({"config":{...},...}) or a skip ({"skipped":true,...})
+ * in line[], or a round's calibration ({"type":"calibration",...}) in cal[]. */
 struct jsonl {
 	char *text;
 	const char **line;
 	size_t n;
+	const char **cal;
+	size_t ncal;
 };
+
+static void lines_add(const char ***v, size_t *n, const char *line)
+{
+	*v = realloc(*v, (*n + 1) * sizeof(**v));
+	cr_assert_not_null(*v);
+	(*v)[(*n)++] = line;
+}
 
 static void jsonl_read(struct jsonl *j, const char *path)
 {
+	static const char cal_start[] = "{\"type\":\"calibration\",";
 	char *p;
 
 	j->text = slurp(path);
-	j->line = NULL;
-	j->n = 0;
+	j->line = j->cal = NULL;
+	j->n = j->ncal = 0;
 	for (p = j->text; *p;) {
 		char *nl = strchr(p, '\n');
 
 		cr_assert_not_null(nl, "%s: its last line is not terminated: %s", path, p);
 		*nl = '\0';
-		j->line = realloc(j->line, (j->n + 1) * sizeof(*j->line));
-		cr_assert_not_null(j->line);
-		j->line[j->n++] = p;
+		if (!strncmp(p, cal_start, strlen(cal_start)))
+			lines_add(&j->cal, &j->ncal, p);
+		else
+			lines_add(&j->line, &j->n, p);
 		p = nl + 1;
 	}
 }
@@ -78,6 +96,7 @@ static void jsonl_free(struct jsonl *j)
 {
 	free(j->text);
 	free(j->line);
+	free(j->cal);
 }
 
 /* Where the value of `path` starts in one JSON line: "key" at the top level, "obj.key" inside
@@ -280,7 +299,7 @@ static void assert_figure_sane(const char *rec, unsigned int repeats)
 	cr_assert_leq(jnum(rec, "lat.p99"), jnum(rec, "lat.max"), "%s", rec);
 }
 
-/* Every line of the file is a figure or a skip line. */
+/* Every line of the file is a figure or a skip line (calibration lines aside). */
 static void assert_shapes(const struct jsonl *j)
 {
 	cr_assert_gt(j->n, 0, "no JSON line at all");
@@ -289,14 +308,38 @@ static void assert_shapes(const struct jsonl *j)
 			  "line %zu is neither a figure nor a skip: %s", i + 1, j->line[i]);
 }
 
-/* Run ioasid-bench with the arguments after the binary, expecting exit status `want`. On
- * another status the --json file is shown too: with -q a failure's reasons are in its skip
- * lines only. */
-#define BENCH(r, want, ...) bench_expect((r), (want), ARGV(bench_bin, __VA_ARGS__))
-
-static void bench_expect(struct run *r, int want, const char *const *argv)
+/* One calibration line per round, in order, each with a positive time and the run's max/min
+ * (the largest time over the smallest). */
+static void assert_calibration(const struct jsonl *j, unsigned int rounds)
 {
-	run_v(r, NULL, argv);
+	double lo = 0, hi = 0;
+
+	cr_assert_eq(j->ncal, rounds, "%zu calibration lines for %u rounds:\n%s", j->ncal,
+		     rounds, j->text);
+	for (size_t i = 0; i < j->ncal; i++) {
+		double ns = jnum(j->cal[i], "ns");
+
+		cr_assert_eq(jnum(j->cal[i], "round"), i + 1, "%s", j->cal[i]);
+		cr_assert_eq(jnum(j->cal[i], "rounds"), rounds, "%s", j->cal[i]);
+		cr_assert_gt(ns, 0, "%s", j->cal[i]);
+		lo = i && lo < ns ? lo : ns;
+		hi = i && hi > ns ? hi : ns;
+	}
+	for (size_t i = 0; i < j->ncal; i++)
+		cr_assert_eq(jnum(j->cal[i], "max_min"), hi / lo, "%s", j->cal[i]);
+}
+
+/* Run ioasid-bench with the arguments after the binary (BENCH_ENV: and these "NAME=value"
+ * added to its environment), expecting exit status `want`. On another status the --json file
+ * is shown too: with -q a failure's reasons are in its skip lines only. */
+#define BENCH(r, want, ...) bench_expect((r), (want), NULL, ARGV(bench_bin, __VA_ARGS__))
+#define BENCH_ENV(r, want, env, ...)                                                       \
+	bench_expect((r), (want), (env), ARGV(bench_bin, __VA_ARGS__))
+
+static void bench_expect(struct run *r, int want, const char *const *env,
+			 const char *const *argv)
+{
+	run_v(r, env, argv);
 	if (r->status == want)
 		return;
 	for (size_t i = 1; argv[i] && argv[i + 1]; i++) {
@@ -391,6 +434,7 @@ Test(bench_tool, three_reference_backends_measure_the_same_figure)
 	assert_shapes(&j);
 	cr_assert_eq(count_skips(&j, NULL), 0, "nothing skipped:\n%s", j.text);
 	cr_assert_eq(j.n, 6, "a map and an unmap figure per backend:\n%s", j.text);
+	assert_calibration(&j, 1);
 	for (size_t b = 0; b < 3; b++)
 		for (size_t p = 0; p < 2; p++) {
 			char want_b[64], want_p[64];
@@ -623,7 +667,7 @@ Test(bench_tool, traced_figures_carry_their_overhead_and_the_tracers_counts)
 
 	bpf_test_require(true);
 	BENCH(&r, 0, "--quick", "-b", "ref", "-w", "pages", "--pages", "4K", "--pattern", "seq",
-	      "-t", "counters,check", "-j", json, "-q");
+	      "-t", "counters,check", "-R", "2", "-j", json, "-q");
 	run_free(&r);
 	jsonl_read(&j, json);
 	assert_shapes(&j);
@@ -633,13 +677,17 @@ Test(bench_tool, traced_figures_carry_their_overhead_and_the_tracers_counts)
 		const char *off = the_figure(&j, WHERE("config.trace=off", phases[p]));
 
 		cr_assert_eq(jnum(off, "overhead"), 0, "%s", off);
+		assert_figure_sane(off, 6);
+		cr_assert_eq(jnum(off, "config.rounds"), 2, "%s", off);
 		for (const char *const *mode = (const char *const[]){ "config.trace=counters",
 								       "config.trace=check", NULL };
 		     *mode; mode++) {
 			const char *rec = the_figure(&j, WHERE(*mode, phases[p]));
 			double over = jnum(rec, "overhead");
 
-			assert_figure_sane(rec, 3);
+			/* 2 rounds of 3 repeats, both pooled before the ratio is taken */
+			assert_figure_sane(rec, 6);
+			cr_assert_eq(jnum(rec, "config.rounds"), 2, "%s", rec);
 			/* the ratio of this figure's median time to the untraced one's. Not bounded
 			 * further: the two runs are seconds apart, and with the tests running in
 			 * parallel a disturbed untraced run gives ratios from 0.2 to 8 */
@@ -647,7 +695,8 @@ Test(bench_tool, traced_figures_carry_their_overhead_and_the_tracers_counts)
 			cr_assert_eq(over, jnum(rec, "repeat_ns.median") /
 					   jnum(off, "repeat_ns.median"),
 				     "%s\nthe untraced figure: %s", rec, off);
-			cr_assert_gt(jnum(rec, "events"), 0, "the tracer saw nothing: %s", rec);
+			/* events of both rounds: 3 or more per call, 6 × 1024 calls */
+			cr_assert_geq(jnum(rec, "events"), 3 * 6 * 1024, "%s", rec);
 			cr_assert_eq(jnum(rec, "dropped"), 0, "events lost: %s", rec);
 			/* checked: none found; counters only: not checked (-1) */
 			cr_assert_eq(jnum(rec, "violations"), strstr(*mode, "check") ? 0 : -1,
@@ -752,4 +801,212 @@ Test(bench_tool, anchors_table_sets_this_runs_figures_beside_the_published_ones)
 	free(md);
 	unlink(md_path);
 	unlink(json);
+}
+
+/* ---- rounds ---------------------------------------------------------------------------------- */
+
+/* The backends in the order the driver started their workers (-v), "round:backend" each. */
+static size_t start_order(const char *err, char out[][32], size_t max)
+{
+	static const char prefix[] = "ioasid-bench: round ";
+	size_t n = 0;
+
+	for (const char *p = err; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		unsigned int round, rounds;
+		char name[24];
+
+		if (strncmp(p, prefix, strlen(prefix)) ||
+		    sscanf(p + strlen(prefix), "%u of %u: starting %23s", &round, &rounds,
+			   name) != 3)
+			continue;
+		cr_assert_lt(n, max, "more workers than expected:\n%s", err);
+		snprintf(out[n++], 32, "%u:%s", round, name);
+	}
+	return n;
+}
+
+/* The figures of a backend: map and unmap of 4 KiB pages, each pooled over `repeats` repeats of
+ * `rounds` rounds of the run's `of`. */
+static void assert_pooled(const struct jsonl *j, const char *backend, unsigned int repeats,
+			  unsigned int rounds, unsigned int of)
+{
+	static const char *const phases[] = { "config.phase=map", "config.phase=unmap" };
+	char want_b[64];
+
+	snprintf(want_b, sizeof(want_b), "config.backend=%s", backend);
+	for (size_t p = 0; p < 2; p++) {
+		const char *rec = the_figure(j, WHERE(want_b, phases[p]));
+
+		assert_figure_sane(rec, repeats);
+		cr_assert_eq(jnum(rec, "config.rounds"), rounds, "%s", rec);
+		cr_assert_eq(jnum(rec, "repeat_ns.n"), repeats, "%s", rec);
+		/* every call of every pooled repeat */
+		cr_assert_eq(jnum(rec, "lat.n"), 1024 * repeats, "%s", rec);
+		cr_assert_eq(jnum(rec, "ops_s.min"), 1024 * 1e9 / jnum(rec, "repeat_ns.max"), "%s",
+			     rec);
+		if (rounds == of) {
+			cr_assert_str_eq(jstr(rec, "note"), "", "%s", rec);
+		} else {
+			char note[64];
+
+			snprintf(note, sizeof(note), "in %u of %u rounds", rounds, of);
+			cr_assert_str_eq(jstr(rec, "note"), note, "%s", rec);
+		}
+	}
+}
+
+Test(bench_tool, rounds_interleave_backends_and_pool_every_repeat)
+{
+	static const char *const order[] = { "1:ref", "1:ref-uapi", "2:ref", "2:ref-uapi" };
+	char *json = tmp_path("rounds"), started[8][32];
+	const char *footer;
+	struct jsonl j;
+	struct run r;
+
+	BENCH(&r, 0, "--quick", "-b", "ref,ref-uapi", "-w", "pages", "--pages", "4K", "--pattern",
+	      "seq", "-R", "2", "-v", "-j", json);
+	/* round 1 of every backend, then round 2 of every backend */
+	cr_assert_eq(start_order(r.err, started, 8), 4, "stderr:\n%s", r.err);
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_str_eq(started[i], order[i], "worker %zu; stderr:\n%s", i + 1, r.err);
+	assert_contains(r.err, "ioasid-bench: round 1 of 2: calibration ", "stderr (-v)");
+	assert_contains(r.err, "ioasid-bench: round 2 of 2: calibration ", "stderr (-v)");
+	footer = line_starting(r.out, "calibration (a fixed CPU loop, timed as each round "
+			       "starts): round 1 ");
+	assert_contains(footer, ", round 2 ", "the table's footer");
+	assert_contains(footer, "; max/min ×", "the table's footer");
+	run_free(&r);
+
+	jsonl_read(&j, json);
+	assert_shapes(&j);
+	cr_assert_eq(count_skips(&j, NULL), 0, "%s", j.text);
+	cr_assert_eq(j.n, 4, "a map and an unmap figure per backend, once:\n%s", j.text);
+	/* 2 rounds × 3 repeats in each figure */
+	assert_pooled(&j, "ref", 6, 2, 2);
+	assert_pooled(&j, "ref-uapi", 6, 2, 2);
+	assert_calibration(&j, 2);
+	jsonl_free(&j);
+	unlink(json);
+}
+
+Test(bench_tool, a_worker_killed_in_round_2_loses_that_round_only)
+{
+	char *json = tmp_path("killed");
+	const char *why;
+	struct jsonl j;
+	struct run r;
+
+	BENCH_ENV(&r, 1, ARGV("IOASID_BENCH_FAULT=ref-uapi:2:kill"), "--quick", "-b",
+		  "ref,ref-uapi", "-w", "pages", "--pages", "4K", "--pattern", "seq", "-R", "2",
+		  "-j", json, "-q");
+	assert_contains(r.err, "ioasid-bench: ref-uapi: its worker died of signal 9", "stderr");
+	run_free(&r);
+	jsonl_read(&j, json);
+	assert_shapes(&j);
+	why = jstr(the_skip(&j, "ref-uapi", "round 2"), "why");
+	assert_contains(why, "its worker died of signal 9", "the reason");
+	assert_contains(why, "in round 2 of 2: that round of ref-uapi is lost", "the reason");
+	assert_contains(why, "rerun with -b ref-uapi", "what to do");
+	cr_assert_eq(count_skips(&j, NULL), 1, "nothing else is reported lost:\n%s", j.text);
+	/* ref: both rounds; ref-uapi: round 1 only, and it says so */
+	assert_pooled(&j, "ref", 6, 2, 2);
+	assert_pooled(&j, "ref-uapi", 3, 1, 2);
+	assert_calibration(&j, 2);
+	jsonl_free(&j);
+	unlink(json);
+}
+
+/* A stream broken by the hook's `kind` in `round`: reported as malformed with `needle`, by
+ * backend and round; everything else pooled. */
+static void assert_malformed_round(const char *kind, unsigned int round, const char *needle)
+{
+	char *json = tmp_path(kind), fault[64], skip_wl[16], want[160];
+	const char *why;
+	struct jsonl j;
+	struct run r;
+
+	snprintf(fault, sizeof(fault), "IOASID_BENCH_FAULT=ref-uapi:%u:%s", round, kind);
+	BENCH_ENV(&r, 1, ARGV(fault), "--quick", "-b", "ref,ref-uapi", "-w", "pages", "--pages",
+		  "4K", "--pattern", "seq", "-R", "2", "-j", json, "-q");
+	snprintf(want, sizeof(want), "ioasid-bench: ref-uapi: its result stream is malformed "
+		 "(%s", needle);
+	assert_contains(r.err, want, "stderr");
+	run_free(&r);
+	jsonl_read(&j, json);
+	assert_shapes(&j);
+	snprintf(skip_wl, sizeof(skip_wl), "round %u", round);
+	why = jstr(the_skip(&j, "ref-uapi", skip_wl), "why");
+	assert_contains(why, want + strlen("ioasid-bench: ref-uapi: "), "the reason");
+	snprintf(want, sizeof(want), "in round %u of 2: that round of ref-uapi is lost", round);
+	assert_contains(why, want, "the reason");
+	cr_assert_eq(count_skips(&j, NULL), 1, "%s: nothing else is lost:\n%s", kind, j.text);
+	assert_pooled(&j, "ref", 6, 2, 2);
+	assert_pooled(&j, "ref-uapi", 3, 1, 2);
+	jsonl_free(&j);
+	unlink(json);
+}
+
+Test(bench_tool, malformed_streams_are_named_by_backend_and_round)
+{
+	assert_malformed_round("truncate", 2, "the stream ends inside a figure message (");
+	assert_malformed_round("magic", 1, "a message header with magic 0xb6bdb1cd (expected "
+			       "0x49424e32)");
+	assert_malformed_round("version", 2, "a message of protocol version 3 (this driver "
+			       "reads 2)");
+}
+
+/* ---- do two runs agree? ---------------------------------------------------------------------- */
+
+static const char cmp_fig[] =
+	"{\"config\":{\"backend\":\"ref\",\"workload\":\"pages\",\"phase\":\"%s\","
+	"\"pattern\":\"seq\",\"inval\":\"-\",\"trace\":\"off\",\"page_size\":4096,"
+	"\"leaf_max\":4096,\"op_bytes\":4096,\"ops\":1024,\"threads\":1,\"repeats\":6,"
+	"\"rounds\":2},\"ops_s\":{\"median\":%g,\"min\":%g,\"max\":%g}}\n";
+static const char cmp_cal[] =
+	"{\"type\":\"calibration\",\"round\":%d,\"rounds\":%d,\"ns\":%g,\"max_min\":1}\n";
+
+static char *cmp_file(const char *what, double map_median, double unmap_median,
+		      const double *cal, int ncal)
+{
+	char *path = tmp_path(what);
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fprintf(f, cmp_fig, "map", map_median, map_median - 5, map_median + 5);
+	fprintf(f, cmp_fig, "unmap", unmap_median, unmap_median - 5, unmap_median + 5);
+	for (int i = 0; i < ncal; i++)
+		fprintf(f, cmp_cal, i + 1, ncal, cal[i]);
+	cr_assert_eq(fclose(f), 0);
+	return path;
+}
+
+Test(bench_tool, compare_counts_agreement_and_sets_calibrations_side_by_side)
+{
+	static const double cal_old[] = { 2e6, 2.2e6 }, cal_new[] = { 2.31e6 };
+	char *old = cmp_file("cmp-old", 100, 200, cal_old, 2);
+	char *new = cmp_file("cmp-new", 104, 300, cal_new, 1);
+	char *bare = cmp_file("cmp-bare", 100, 200, NULL, 0);
+	char want[1024];
+	struct run r;
+
+	BENCH(&r, 1, "--compare", old, new);
+	snprintf(want, sizeof(want), "compare: 2 figures in both runs, 1 agree within the "
+		 "reported spread, 1 do not; 0 only in %s, 0 only in %s\n", old, new);
+	assert_contains(r.out, want, "the summary");
+	/* medians 2.1 ms (2.0, 2.2) and 2.31 ms: the second run's loop took 1.1 times as long */
+	snprintf(want, sizeof(want), "calibration (a fixed CPU loop, median of each run's "
+		 "rounds): 2.100 ms in %s (max/min x1.100 over 2 rounds), 2.310 ms in %s (x1.000 "
+		 "over 1): the second took x1.100 the first's time; figures are compared as "
+		 "measured, not rescaled\n", old, new);
+	assert_contains(r.out, want, "the calibration line");
+	cr_assert_null(strstr(r.out, "ignored"), "calibration lines are not damage:\n%s", r.out);
+	run_free(&r);
+
+	BENCH(&r, 0, "--compare", old, bare);
+	snprintf(want, sizeof(want), "calibration: only %s has calibration lines", old);
+	assert_contains(r.out, want, "one run without calibration");
+	run_free(&r);
+	unlink(old);
+	unlink(new);
+	unlink(bare);
 }

@@ -5,7 +5,7 @@
 # Usage: scripts/testbed/deps.sh [--quiet]
 set -euo pipefail
 PKGS=(qemu-system-x86 busybox-static cpio xz-utils flex bison bc dwarves libssl-dev libelf-dev
-      linux-source-6.12 file)
+      linux-source-6.12 file jq)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -13,7 +13,9 @@
  *
  * Processes: the tool (src/tools/ioasid-bench.c) is a driver that runs each backend in a
  * worker (itself re-executed, under ioasid-run for the reference's uAPI backends) and reads the
- * workers' records from a pipe. One worker = one backend; a crash loses that backend only.
+ * workers' samples from a pipe. One worker = one round of one backend; rounds interleave the
+ * backends, the driver pools each figure's samples over the rounds (runner.c), and a crash
+ * loses that backend's round only.
  *
  * Conventions: 0 or -errno; the reason for a refusal goes into a caller's `why` buffer and
  * names the object, the value and what to do.
@@ -184,6 +186,8 @@ struct bench_samples {
 	                         * sample of at most BENCH_OP_SAMPLES) */
 	uint64_t nop, cap_op, seen_op;
 	uint64_t rng;
+	uint64_t alloc_op;      /* slots allocated in op_ns: cap_op after bench_samples_init,
+	                         * what merged values need after bench_samples_merge */
 };
 #define BENCH_OP_SAMPLES (1u << 20)
 
@@ -191,6 +195,14 @@ int bench_samples_init(struct bench_samples *s, uint64_t repeats);
 void bench_samples_free(struct bench_samples *s);
 void bench_samples_add_repeat(struct bench_samples *s, double ns);
 void bench_samples_add_op(struct bench_samples *s, double ns);
+/* Samples that start empty, nothing allocated: they grow as values come (by merging, say;
+ * bench_samples_add_op then allocates, so timed code uses bench_samples_init). */
+void bench_samples_init_empty(struct bench_samples *s);
+/* Pool src into dst: every repeat appended; the operations merged so that dst stays a
+ * reservoir of at most dst->cap_op with the true maximum in slot 0 and seen_op the sum (exact
+ * while every value fits, else a uniform sample of both, in proportion to what each saw).
+ * src is not changed. 0, or -ENOMEM (dst is then as it was). */
+int bench_samples_merge(struct bench_samples *dst, const struct bench_samples *src);
 /* Summaries; sorts in place. n = 0 when empty. */
 void bench_summarize(double *v, uint64_t n, struct bench_summary *out);
 void bench_samples_summary(struct bench_samples *s, struct bench_summary *repeats,
@@ -215,7 +227,8 @@ struct bench_config {
 	uint64_t repeat_bytes;  /* bytes per repeat (op_bytes × ops) */
 	uint64_t ops;           /* operations per repeat */
 	uint32_t threads;
-	uint32_t repeats;
+	uint32_t repeats;       /* samples behind the figure: every repeat of every round */
+	uint32_t rounds;        /* rounds that measured it (the 16 GiB region: the first only) */
 };
 
 /* One result line. */
@@ -259,5 +272,17 @@ void bench_record_json(FILE *f, const struct bench_record *r);
 /* A byte count as the table and the options write it: "4K", "16G", "1.5M"; "-" for 0. */
 void bench_fmt_bytes(uint64_t b, char *buf, size_t len);
 void bench_skip_json(FILE *f, const struct bench_skip *s);
+
+/* A round's calibration: how long a fixed CPU-bound loop took as the round began (median of
+ * a few tries). The table's footer and JSON Lines ({"type":"calibration",...}, one per round,
+ * written at finish with the run's max/min ratio) show them, so that a machine's drift
+ * between rounds and between runs is visible beside the figures. */
+struct bench_calibration {
+	uint32_t round;         /* 1-based */
+	double ns;
+};
+void bench_output_calibration(struct bench_output *o, const struct bench_calibration *c);
+void bench_calibration_json(FILE *f, const struct bench_calibration *c, uint32_t rounds,
+			    double max_min);
 
 #endif

@@ -8,6 +8,12 @@
  * A pair that does not agree is listed with both medians and their ratio; figures found in one
  * run only are counted, not judged. Lines that are not records (skips, damage) are skipped and
  * counted; a line that cannot be read is named by file and line number.
+ *
+ * Calibration lines ({"type":"calibration","ns":...}, one per round: how long a fixed CPU loop
+ * took as the round began) say how fast the machine was. When both runs carry them, the summary
+ * gives each run's median and their ratio, so that a disagreement on every figure at once can
+ * be told from the machine's own drift. The figures are compared as measured, never rescaled:
+ * a CPU loop's speed is not a map call's (memory, caches and the host weigh differently).
  */
 #include "benchkit/workload.h"
 
@@ -25,6 +31,8 @@ struct run {
 	struct figure *v;
 	size_t n, cap;
 	size_t bad;                     /* lines that were neither a record nor a skip */
+	double *cal;                    /* the calibration of each round, ns */
+	size_t ncal, cap_cal;
 };
 
 /* The text value of "name":"..." inside obj (no escapes in the fields compared); "" if none. */
@@ -93,6 +101,36 @@ static int parse_line(const char *line, struct figure *f)
 	return 0;
 }
 
+/* Room for one more element of `size` bytes in *v (n used, *cap allocated); -ENOMEM if none. */
+static int grow(void **v, size_t n, size_t *cap, size_t size)
+{
+	size_t nc;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? 2 * *cap : 64;
+	nv = realloc(*v, nc * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = nc;
+	return 0;
+}
+
+/* A calibration line's ns into r; -EINVAL when it has none that is positive. */
+static int add_calibration(const char *line, struct run *r)
+{
+	double ns = num_field(line, "ns");
+
+	if (!(ns > 0))
+		return -EINVAL;
+	if (grow((void **)&r->cal, r->ncal, &r->cap_cal, sizeof(*r->cal)))
+		return -ENOMEM;
+	r->cal[r->ncal++] = ns;
+	return 0;
+}
+
 static int load(const char *path, struct run *r, FILE *out)
 {
 	FILE *f = fopen(path, "r");
@@ -111,6 +149,16 @@ static int load(const char *path, struct run *r, FILE *out)
 		lineno++;
 		if (strstr(line, "\"skipped\":true"))
 			continue;
+		if (strstr(line, "\"type\":\"calibration\"")) {
+			int rc = add_calibration(line, r);
+
+			if (rc == -ENOMEM)
+				goto err_nomem;
+			if (rc && r->bad++ < 3)
+				fprintf(out, "ioasid-bench: %s line %zu: a calibration line "
+					"without a positive ns: ignored\n", path, lineno);
+			continue;
+		}
 		if (parse_line(line, &fig)) {
 			if (r->bad++ < 3)
 				fprintf(out, "ioasid-bench: %s line %zu: not an ioasid-bench "
@@ -118,23 +166,50 @@ static int load(const char *path, struct run *r, FILE *out)
 					lineno);
 			continue;
 		}
-		if (r->n == r->cap) {
-			size_t nc = r->cap ? 2 * r->cap : 256;
-			struct figure *nv = realloc(r->v, nc * sizeof(*nv));
-
-			if (!nv) {
-				free(line);
-				fclose(f);
-				return -ENOMEM;
-			}
-			r->v = nv;
-			r->cap = nc;
-		}
+		if (grow((void **)&r->v, r->n, &r->cap, sizeof(*r->v)))
+			goto err_nomem;
 		r->v[r->n++] = fig;
 	}
 	free(line);
 	fclose(f);
 	return 0;
+
+err_nomem:
+	fprintf(out, "ioasid-bench: --compare %s: out of memory at line %zu: free memory and "
+		"rerun\n", path, lineno);
+	free(line);
+	fclose(f);
+	return -ENOMEM;
+}
+
+/* Median of a run's calibrations (the stats of every figure: bench_summarize), and max/min. */
+static double calibration_median(struct run *r, double *max_min)
+{
+	struct bench_summary s;
+
+	bench_summarize(r->cal, r->ncal, &s);
+	*max_min = s.max / s.min;
+	return s.median;
+}
+
+static void print_calibration(struct run *a, struct run *b, const char *old_path,
+			      const char *new_path, FILE *out)
+{
+	double ma, mb, ra, rb;
+
+	if (!a->ncal || !b->ncal) {
+		if (a->ncal || b->ncal)
+			fprintf(out, "calibration: only %s has calibration lines (the other run "
+				"is older than them): the machine's speed between the runs is "
+				"not known\n", a->ncal ? old_path : new_path);
+		return;
+	}
+	ma = calibration_median(a, &ra);
+	mb = calibration_median(b, &rb);
+	fprintf(out, "calibration (a fixed CPU loop, median of each run's rounds): %.3f ms in %s "
+		"(max/min x%.3f over %zu rounds), %.3f ms in %s (x%.3f over %zu): the second "
+		"took x%.3f the first's time; figures are compared as measured, not rescaled\n",
+		ma / 1e6, old_path, ra, a->ncal, mb / 1e6, new_path, rb, b->ncal, mb / ma);
 }
 
 static bool agree(const struct figure *a, const struct figure *b)
@@ -177,6 +252,7 @@ int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 	fprintf(out, "compare: %zu figures in both runs, %zu agree within the reported spread, "
 		"%zu do not; %zu only in %s, %zu only in %s\n", pairs, pairs - differ, differ,
 		only_old, old_path, only_new, new_path);
+	print_calibration(&a, &b, old_path, new_path, out);
 	rc = pairs ? (int)differ : -ENODATA;
 	if (!pairs)
 		fprintf(out, "ioasid-bench: --compare: no figure of %s has the configuration of "
@@ -184,5 +260,7 @@ int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 done:
 	free(a.v);
 	free(b.v);
+	free(a.cal);
+	free(b.cal);
 	return rc;
 }

@@ -20,7 +20,12 @@
  * note columns show only when a record has one. A value that does not apply (no bytes, no
  * timed operation) is "-". After the records, the skips under "skipped:", one per line,
  * "  backend workload: why", after a blank line. No record: "no measurements" instead of the
- * records.
+ * records. Last, when the run timed its rounds' calibration loop, a footer after a blank line:
+ *
+ *   calibration (a fixed CPU loop, timed as each round starts): round 1 2.10ms, round 2 2.31ms;
+ *   max/min ×1.10
+ *
+ * (one line), so that the machine's drift over the run is read beside its figures.
  *
  * Numbers for reading: three significant digits ("0.500" "1.23" "12.3" "123", never "1000":
  * 999.5 takes the next unit), rates in decimal units k M G T P E ("1.23M"), latencies in ns
@@ -37,12 +42,15 @@
  *
  * JSON Lines: one object per line. A record is
  *   {"config":{"backend","served_by","workload","phase","pattern","inval","trace","attach",
- *    "page_size","leaf_max","op_bytes","repeat_bytes","ops","threads","repeats"},
+ *    "page_size","leaf_max","op_bytes","repeat_bytes","ops","threads","repeats","rounds"},
  *    "ops_s":S,"gb_s":S,"repeat_ns":S,"lat":{"n","p50","p99","max"},
  *    "overhead","events","dropped","violations","note"}
  * with S = {"median","min","max","p10","p90","n"}: keys are the fields of bench.h's structs,
  * in their order but for a summary's n, last (the pipe framing, magic and size, is not data).
- * A skip is {"skipped":true,"backend","workload","why"}. Numbers are written in the C
+ * A skip is {"skipped":true,"backend","workload","why"}. A round's calibration is
+ * {"type":"calibration","round","rounds","ns","max_min"}, one line per round written at finish
+ * (max_min, the run's largest ns over its smallest, is known only then). Numbers are written
+ * in the C
  * locale whatever the process's: whole numbers below 1e17 in full ("1200000"), others in the
  * fewest significant digits that read back as the same double ("0.1", "1.5e+20"); NaN and
  * infinities, which JSON has not, are null.
@@ -64,6 +72,8 @@ struct bench_output {
 	size_t nrecs, cap_recs;
 	struct bench_skip *skips;
 	size_t nskips, cap_skips;
+	struct bench_calibration *cals;
+	size_t ncals, cap_cals;
 	uint64_t lost;          /* records or skips the table could not keep */
 };
 
@@ -439,6 +449,34 @@ static void print_records(const struct bench_output *o)
 	}
 }
 
+/* The run's largest calibration over its smallest (1 with one round; 0 with none). */
+static double calibration_max_min(const struct bench_output *o)
+{
+	double lo = 0, hi = 0;
+
+	for (size_t i = 0; i < o->ncals; i++) {
+		double v = o->cals[i].ns;
+
+		if (!i || v < lo)
+			lo = v;
+		if (!i || v > hi)
+			hi = v;
+	}
+	return lo > 0 ? hi / lo : 0;
+}
+
+static void print_calibration(const struct bench_output *o)
+{
+	char ns[32];
+
+	fputs("\ncalibration (a fixed CPU loop, timed as each round starts):", o->table);
+	for (size_t i = 0; i < o->ncals; i++) {
+		fmt_ns(o->cals[i].ns, ns, sizeof(ns));
+		fprintf(o->table, "%s round %u %s", i ? "," : "", o->cals[i].round, ns);
+	}
+	fprintf(o->table, "; max/min ×%.2f\n", calibration_max_min(o));
+}
+
 static void print_skips(const struct bench_output *o)
 {
 	fputs("\nskipped:\n", o->table);
@@ -602,6 +640,7 @@ void bench_record_json(FILE *f, const struct bench_record *r)
 	JSON_FIELD_U64(f, cfg, ops);
 	JSON_FIELD_U64(f, cfg, threads);
 	JSON_FIELD_U64(f, cfg, repeats);
+	JSON_FIELD_U64(f, cfg, rounds);
 	fputs("},\"ops_s\":", f);
 	json_summary(f, &r->ops_s);
 	fputs(",\"gb_s\":", f);
@@ -622,6 +661,20 @@ void bench_record_json(FILE *f, const struct bench_record *r)
 	JSON_FIELD_U64(f, r, dropped);
 	fprintf(f, ",\"violations\":%lld", (long long)r->violations);
 	JSON_FIELD_STR(f, ",", r, note);
+	fputs("}\n", f);
+	json_locale_end(old);
+}
+
+void bench_calibration_json(FILE *f, const struct bench_calibration *c, uint32_t rounds,
+			    double max_min)
+{
+	locale_t old = json_locale_begin();
+
+	fprintf(f, "{\"type\":\"calibration\",\"round\":%u,\"rounds\":%u,\"ns\":", c->round,
+		rounds);
+	json_num(f, c->ns);
+	fputs(",\"max_min\":", f);
+	json_num(f, max_min);
 	fputs("}\n", f);
 	json_locale_end(old);
 }
@@ -699,6 +752,17 @@ void bench_output_skip(struct bench_output *o, const struct bench_skip *s)
 	o->skips[o->nskips++] = *s;
 }
 
+void bench_output_calibration(struct bench_output *o, const struct bench_calibration *c)
+{
+	if (!o)
+		return;
+	if (!grow((void **)&o->cals, o->ncals, &o->cap_cals, sizeof(*o->cals))) {
+		o->lost++;
+		return;
+	}
+	o->cals[o->ncals++] = *c;
+}
+
 void bench_output_finish(struct bench_output *o)
 {
 	if (!o)
@@ -710,15 +774,23 @@ void bench_output_finish(struct bench_output *o)
 			fputs("no measurements\n", o->table);
 		if (o->nskips)
 			print_skips(o);
+		if (o->ncals)
+			print_calibration(o);
 		if (o->lost)
 			fprintf(o->table, "%llu results are not in this table (out of memory)%s\n",
 				(unsigned long long)o->lost,
 				o->jsonl ? ": they are in the JSON Lines output" : "");
 		fflush(o->table);
 	}
-	if (o->jsonl)
+	if (o->jsonl) {
+		double max_min = calibration_max_min(o);
+
+		for (size_t i = 0; i < o->ncals; i++)
+			bench_calibration_json(o->jsonl, &o->cals[i], (uint32_t)o->ncals, max_min);
 		fflush(o->jsonl);
+	}
 	free(o->recs);
 	free(o->skips);
+	free(o->cals);
 	free(o);
 }

@@ -16,6 +16,19 @@
  * by a 64x64→128 multiplication rather than a division. lat.n is seen_op: every operation.
  * cap_op may be lowered after init (a smaller reservoir in the same array; the tests do).
  *
+ * Pooling rounds (bench_samples_merge; the driver pools each figure's rounds with it). Repeats
+ * are appended. Operations: while both sides hold every operation they saw and the sum fits
+ * cap_op, the values are concatenated, so the percentiles stay exact. Otherwise the result
+ * is a reservoir again: the larger maximum in slot 0, the smaller one kept as a sample value
+ * (a forced value per merge: a round's worth among up to a million), and the other slots a
+ * uniform sample of both sides' samples, each value of either side kept with the same
+ * probability f: f·seen values are drawn (Knuth's selection sampling, from the same seeded
+ * generator) from a side that saw `seen`, f as large as cap_op and both sides' samples allow.
+ * A merged array is allocated to what it holds (alloc_op). bench_samples_add_op works on merged
+ * and empty samples too: it appends while every value so far is kept (growing their array;
+ * never one of bench_samples_init, which is whole from the start, so that timed code does not
+ * allocate), else Algorithm R over the nop - 1 slots there are.
+ *
  * Percentile rule, for every percentile here (p10, p50/median, p90, p99): linear interpolation
  * between closest ranks over the values sorted ascending (Hyndman & Fan type 7, as numpy's and
  * spreadsheets' default): for n values v[0..n-1] and a fraction p, h = (n-1)·p and the
@@ -60,6 +73,7 @@ int bench_samples_init(struct bench_samples *s, uint64_t repeats)
 	s->op_ns = malloc(s->cap_op * sizeof(*s->op_ns));
 	if (!s->op_ns)
 		goto err_op;
+	s->alloc_op = s->cap_op;
 	s->rng = RNG_SEED;
 	return 0;
 
@@ -68,6 +82,13 @@ err_op:
 err_repeat:
 	memset(s, 0, sizeof(*s));
 	return -ENOMEM;
+}
+
+void bench_samples_init_empty(struct bench_samples *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->cap_op = BENCH_OP_SAMPLES;
+	s->rng = RNG_SEED;
 }
 
 void bench_samples_free(struct bench_samples *s)
@@ -112,11 +133,26 @@ static inline uint64_t rng_below(uint64_t *state, uint64_t bound)
 	return (uint64_t)(((unsigned __int128)rng_next(state) * bound) >> 64);
 }
 
+/* A merged (or empty) array full of kept values: room for more, up to cap_op. */
+static int ops_grow(struct bench_samples *s)
+{
+	uint64_t cap = s->alloc_op ? 2 * s->alloc_op : 64;
+	double *v;
+
+	cap = cap < s->cap_op ? cap : s->cap_op;
+	v = realloc(s->op_ns, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->op_ns = v;
+	s->alloc_op = cap;
+	return 0;
+}
+
 void bench_samples_add_op(struct bench_samples *s, double ns)
 {
 	uint64_t fed;   /* values the reservoir (slots 1..) has been offered, this one included */
 
-	if (!s->cap_op)
+	if (!s->cap_op || (!s->alloc_op && ops_grow(s)))
 		return;
 	s->seen_op++;
 	if (s->seen_op == 1) {
@@ -131,18 +167,142 @@ void bench_samples_add_op(struct bench_samples *s, double ns)
 		ns = old;
 	}
 	fed = s->seen_op - 1;
-	if (s->nop < s->cap_op) {
+	if (s->nop == fed && s->nop < s->cap_op &&     /* every value so far is kept */
+	    (s->nop < s->alloc_op || !ops_grow(s))) {
 		s->op_ns[s->nop++] = ns;
 		return;
 	}
-	/* Algorithm R over cap_op - 1 slots: keep the fed-th value with probability
-	 * (cap_op - 1) / fed, in place of a uniformly chosen one. */
+	/* Algorithm R over the nop - 1 slots: keep the fed-th value with probability
+	 * (nop - 1) / fed, in place of a uniformly chosen one. */
 	{
 		uint64_t j = rng_below(&s->rng, fed);
 
-		if (j < s->cap_op - 1)
+		if (j < s->nop - 1)
 			s->op_ns[1 + j] = ns;
 	}
+}
+
+/* ---- pooling ------------------------------------------------------------------------------- */
+
+static int repeats_append(struct bench_samples *d, const double *v, uint64_t n)
+{
+	if (!n)
+		return 0;
+	if (d->nrepeat + n > d->cap_repeat) {
+		double *nv = realloc(d->repeat_ns, (d->nrepeat + n) * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		d->repeat_ns = nv;
+		d->cap_repeat = d->nrepeat + n;
+	}
+	memcpy(d->repeat_ns + d->nrepeat, v, n * sizeof(*v));
+	d->nrepeat += n;
+	return 0;
+}
+
+/* Knuth's selection sampling: `take` of v[0..n) chosen uniformly, in order, into out. */
+static uint64_t select_into(double *out, const double *v, uint64_t n, uint64_t take,
+			    uint64_t *rng)
+{
+	uint64_t got = 0;
+
+	for (uint64_t i = 0; i < n && got < take; i++)
+		if (rng_below(rng, n - i) < take - got)
+			out[got++] = v[i];
+	return got;
+}
+
+/* Both sides hold every value they saw and the sum fits: concatenate. */
+static int ops_concat(struct bench_samples *d, const struct bench_samples *s)
+{
+	uint64_t need = d->nop + s->nop;
+
+	if (need > d->alloc_op) {
+		double *nv = realloc(d->op_ns, need * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		d->op_ns = nv;
+		d->alloc_op = need;
+	}
+	memcpy(d->op_ns + d->nop, s->op_ns, s->nop * sizeof(*s->op_ns));
+	if (d->nop && d->op_ns[d->nop] > d->op_ns[0]) {        /* src's maximum to slot 0 */
+		double t = d->op_ns[0];
+
+		d->op_ns[0] = d->op_ns[d->nop];
+		d->op_ns[d->nop] = t;
+	}
+	d->nop = need;
+	d->seen_op += s->seen_op;
+	return 0;
+}
+
+/* A reservoir of both (design note). */
+static int ops_sample(struct bench_samples *d, const struct bench_samples *s)
+{
+	bool both = d->seen_op > 0;
+	uint64_t pa = both ? d->seen_op - 1 : 0, pb = s->seen_op - 1;
+	uint64_t ka = both ? d->nop - 1 : 0, kb = s->nop - 1;
+	uint64_t fixed = both ? 2 : 1, room = d->cap_op > fixed ? d->cap_op - fixed : 0;
+	uint64_t ta, tb, n;
+	double f = pa + pb ? (double)room / (double)(pa + pb) : 1, *v;
+
+	if (pa && (double)ka / (double)pa < f)
+		f = (double)ka / (double)pa;
+	if (pb && (double)kb / (double)pb < f)
+		f = (double)kb / (double)pb;
+	ta = (uint64_t)llround(f * (double)pa);
+	tb = (uint64_t)llround(f * (double)pb);
+	ta = ta < ka ? ta : ka;
+	tb = tb < kb ? tb : kb;
+	while (ta + tb > room)          /* both rounded up: one over at most */
+		*(ta > tb ? &ta : &tb) -= 1;
+	n = fixed + ta + tb;
+	if (n > d->cap_op)              /* a reservoir of one: the maximum alone */
+		n = d->cap_op;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (both && d->op_ns[0] >= s->op_ns[0]) {
+		v[0] = d->op_ns[0];
+		if (n > 1)
+			v[1] = s->op_ns[0];
+	} else {
+		v[0] = s->op_ns[0];
+		if (both && n > 1)
+			v[1] = d->op_ns[0];
+	}
+	if (n > fixed) {
+		n = fixed;
+		if (both)
+			n += select_into(v + n, d->op_ns + 1, ka, ta, &d->rng);
+		n += select_into(v + n, s->op_ns + 1, kb, tb, &d->rng);
+	}
+	free(d->op_ns);
+	d->op_ns = v;
+	d->nop = n;
+	d->alloc_op = n;
+	d->seen_op += s->seen_op;
+	return 0;
+}
+
+int bench_samples_merge(struct bench_samples *dst, const struct bench_samples *src)
+{
+	uint64_t nrepeat = dst->nrepeat;
+	int rc;
+
+	rc = repeats_append(dst, src->repeat_ns, src->nrepeat);
+	if (rc || !src->nop || !dst->cap_op)    /* no operations, or no reservoir to keep them */
+		return rc;
+	if (dst->nop == dst->seen_op && src->nop == src->seen_op &&
+	    dst->nop + src->nop <= dst->cap_op)
+		rc = ops_concat(dst, src);
+	else
+		rc = ops_sample(dst, src);
+	if (rc)
+		dst->nrepeat = nrepeat;
+	return rc;
 }
 
 /* ---- summaries ----------------------------------------------------------------------------- */

@@ -42,7 +42,8 @@ void bench_params_default(struct bench_params *p);
 void bench_params_quick(struct bench_params *p);
 
 /* What a workload reports to: a measurement's record (configuration and note) and its
- * samples; the sink fills the figures (bench_record_fill), after pooling rounds if it does. */
+ * samples, which stay the workload's (the sink copies what it keeps). Nobody fills the figures
+ * before every round is pooled: the driver does (bench_pool_emit). */
 struct bench_sink {
 	void (*emit)(void *arg, struct bench_record *r, struct bench_samples *s);
 	void (*skip)(void *arg, const char *backend, const char *workload, const char *why);
@@ -54,7 +55,7 @@ struct bench_run {
 	enum bench_backend_id id;
 	const struct bench_params *p;
 	const char *trace;                      /* the trace mode in force, for the records */
-	unsigned int round;                     /* 0-based pass over the workload list */
+	unsigned int round;                     /* 0-based round of the run (a worker runs one) */
 	struct bench_sink sink;
 };
 
@@ -93,21 +94,98 @@ void bench_tracer_take(struct bench_tracer *t, uint64_t *events, uint64_t *dropp
 /* Drain, stop, and report the check verdict into why (0 clean, 1 violations, 2 not clean). */
 int bench_tracer_stop(struct bench_tracer *t, char *why, size_t whylen);
 
-/* ---- one backend's run (runner.c) ------------------------------------------------------------
- * Probe and open the backend, run the selected workloads untraced and then once per selected
- * trace mode, each pass `rounds` times with a figure's repeats pooled over the rounds; records
- * and skips go to send() (struct bench_record / struct bench_skip, whole). Returns 0, or 1
- * when a trace mode could not start, a live check was not clean, or figures were lost. */
+/* ---- rounds: one backend's round in a worker, the stream to the driver, the pool (runner.c)
+ *
+ * A worker runs ONE round of one backend: probe and open it, run the selected workloads once
+ * untraced, then once per selected trace mode with that tracing attached, and send each
+ * measurement's raw samples (every repeat, the operation reservoir) with its configuration,
+ * note and tracer counts — no summary: the driver pools every round of a figure first. The
+ * round ends with an END message; a stream without one lost its round. Returns 0, or 1 when a
+ * trace mode could not start, a live check was not clean, or figures were lost. */
 struct bench_runner_opts {
 	struct bench_be_opts be;
 	const struct bench_params *p;
 	const bool *workload;                   /* per bench_workloads() index */
 	const bool *trace;                      /* per enum bench_trace_mode */
-	unsigned int rounds;                    /* >= 1 */
+	unsigned int round;                     /* 0-based: which round this worker runs */
+	/* one whole message (header and payload) per call */
 	void (*send)(void *arg, const void *msg, size_t len);
 	void *arg;
 };
 int bench_runner_run(const struct bench_runner_opts *o);
+
+/* The stream: messages of a header and `len` payload bytes. Both ends are the same binary,
+ * but magic, version, round and every length are checked, so that a stream cut short or
+ * damaged is reported (and its round discarded), never pooled. */
+#define BENCH_WIRE_MAGIC   0x49424e32u  /* "IBN2" */
+#define BENCH_WIRE_VERSION 2
+#define BENCH_WIRE_MAX_REPEATS (1u << 20)
+
+enum bench_wire_type {
+	BENCH_WIRE_FIGURE = 1,  /* struct bench_wire_figure, nrepeat then nop doubles */
+	BENCH_WIRE_SKIP,        /* struct bench_skip */
+	BENCH_WIRE_END,         /* struct bench_wire_end: the round is complete */
+};
+
+struct bench_wire_hdr {
+	uint32_t magic;         /* BENCH_WIRE_MAGIC */
+	uint16_t version;       /* BENCH_WIRE_VERSION */
+	uint16_t type;          /* enum bench_wire_type */
+	uint32_t round;         /* 0-based */
+	uint32_t len;           /* payload bytes after the header */
+};
+
+struct bench_wire_figure {
+	struct bench_record rec;        /* configuration, note, tracer counts; no summaries */
+	uint64_t nrepeat, nop, seen_op; /* struct bench_samples' */
+};
+
+struct bench_wire_end {
+	int32_t status;                 /* bench_runner_run's */
+	uint32_t figures, skips;        /* messages sent before this one */
+	uint32_t opened;                /* 0: the backend could not be opened (a skip said why) */
+};
+
+/* A message: type, payload (with the samples of a figure when s is not NULL) and round,
+ * framed, in one allocation (*len bytes), or NULL (out of memory). */
+void *bench_wire_pack(enum bench_wire_type type, uint32_t round, const void *payload,
+		      size_t plen, const struct bench_samples *s, size_t *len);
+
+struct bench_wire_msg {
+	struct bench_wire_hdr hdr;
+	void *payload;                  /* malloc'd, hdr.len bytes; NULL when 0 */
+};
+/* The next message of round `round` from fd: 1 (bench_wire_msg_free it), 0 at the stream's
+ * end between messages, or -EBADMSG (bad magic, version, type, round or length; cut short)
+ * with why saying what was wrong, -ENOMEM, or -errno of read. Strings of a figure or skip are
+ * NUL-terminated on arrival. */
+int bench_wire_recv(int fd, uint32_t round, struct bench_wire_msg *m, char *why,
+		    size_t whylen);
+void bench_wire_msg_free(struct bench_wire_msg *m);
+/* A BENCH_WIRE_FIGURE message's record, and its samples as a read-only view into it. */
+const struct bench_record *bench_wire_figure(const struct bench_wire_msg *m,
+					     struct bench_samples *view);
+
+/* The driver's pool: every round's samples of a figure — same backend, configuration and
+ * trace mode — pooled (bench_samples_merge), then filled once all rounds are in: medians,
+ * spread and percentiles over every repeat of every round. */
+struct bench_pool;
+struct bench_pool *bench_pool_new(unsigned int rounds); /* rounds the run has */
+void bench_pool_free(struct bench_pool *p);            /* NULL is fine */
+/* A figure of round `round` (0-based): its configuration, note and tracer counts (events and
+ * losses add up, so do violations where checked) and its samples. 0 or -ENOMEM. */
+int bench_pool_add(struct bench_pool *p, const struct bench_record *r,
+		   const struct bench_samples *s, unsigned int round);
+/* Every figure, in the order figures first came, filled: config.repeats the repeats pooled,
+ * config.rounds the rounds that measured it (the note says "in K of N rounds" when fewer than
+ * the run's), a traced figure's overhead its median time over the untraced median of the same
+ * backend and configuration, and its note the tracer's counts. */
+void bench_pool_emit(struct bench_pool *p, void (*fn)(void *arg, const struct bench_record *r),
+		     void *arg);
+
+/* How long a fixed CPU-bound loop (integer work, ~1 M dependent steps) takes here now: the
+ * median of a few tries, in ns. The driver times it as each round starts. */
+double bench_calibrate(void);
 
 /* ---- published figures (anchors.c) ----------------------------------------------------------
  * The figures the issues cite, each matched against the records of a run: a Markdown table
@@ -118,7 +196,9 @@ size_t bench_anchors_markdown(FILE *f, const struct bench_record *recs, size_t n
 /* ---- do two runs agree? (compare.c) ----------------------------------------------------------
  * Pair the figures of two JSON Lines files by configuration; a pair agrees when either run's
  * median ops/s lies within the other's [min, max]. The disagreements and a summary line go to
- * out. Returns how many pairs disagree, -ENODATA when no figure pairs up, or -errno. */
+ * out, and when both runs carry calibration lines, the ratio of their calibrations (figures
+ * are not rescaled by it). Returns how many pairs disagree, -ENODATA when no figure pairs up,
+ * or -errno. */
 int bench_compare_files(const char *old_path, const char *new_path, FILE *out);
 
 #endif

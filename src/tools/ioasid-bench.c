@@ -1,16 +1,33 @@
 /* ioasid-bench — map/unmap throughput of any IOMMU backend, measured the same way.
  *
- * A driver and workers. The driver (this program as the user runs it) starts one worker per
- * backend — itself again, with --worker: plainly for `ref` and the kernel backends, under
- * ioasid-run (a private mock host unless --platform) for `ref-uapi` and `ref-type1` — and reads
- * their results from a pipe as fixed-size records (struct bench_record / bench_skip, same
- * binary on both ends). A worker probes its backend, opens it, runs the workloads untraced,
- * then once per --trace mode with that tracing attached to itself, and gives each traced
- * record the ratio of its median time to the untraced one of the same run. A crashed worker
- * loses its backend only; the driver says which and how to reproduce it.
+ * A driver and workers, in rounds. The driver (this program as the user runs it) runs -R
+ * rounds; in each it first times a fixed CPU loop (bench_calibrate: the machine's speed at that
+ * moment), then starts one worker per backend in turn — itself again, with --worker NAME
+ * --worker-round K: plainly for `ref` and the kernel backends, under ioasid-run (a private mock
+ * host unless --platform) for `ref-uapi` and `ref-type1`. So round 1 of every backend comes
+ * before round 2 of any: each backend's rounds are spread over the run, not bunched in one
+ * time window. A worker runs one round (runner.c: the workloads untraced, then once per --trace
+ * mode) and streams raw samples back (bench_wire_*: versioned, every length checked). The
+ * driver keeps a round's messages until its END arrives and only then pools them
+ * (bench_pool_*); when every round is in, each figure is computed over every repeat of every
+ * round, and a traced figure's overhead is its pooled median over the pooled untraced one.
  *
- * Output: the table on stdout (-q: none), JSON Lines with --json FILE ('-': stdout, table
- * off). Exit status: 0 measured (skips are reported, not errors), 1 a worker failed or a live
+ * A worker that dies, or whose stream is cut short or damaged, loses that backend's round only:
+ * the output says which backend, which round and why (a skip line "backend round K"), the
+ * other rounds and backends are pooled as usual, and the exit status is 1. A backend that
+ * cannot be opened is not started again in later rounds. Identical skip lines of several rounds
+ * are reported once.
+ *
+ * Test hook: IOASID_BENCH_FAULT=BACKEND:ROUND:KIND (ROUND 1-based), honoured only by a worker
+ * (--worker) of that backend and round, breaks its stream at its first figure (or at END if it
+ * has none): kill (send the figure, then SIGKILL itself), truncate (send half the message, exit
+ * 0), magic / version (send it with a wrong magic / protocol version, carry on). The driver
+ * never reads it.
+ *
+ * Output: the table on stdout (-q: none), JSON Lines with --json FILE ('-': stdout, table off):
+ * skips as they come, the figures once every round is in, then one calibration line per round.
+ * -v says on stderr each round's calibration and each worker as it starts. Exit status: 0
+ * measured (skips are reported, not errors), 1 a round was lost, a worker failed or a live
  * check found violations, 2 usage.
  */
 #include "benchkit/workload.h"
@@ -31,8 +48,9 @@
 #define IOASID_VERSION "0.1.0"
 #endif
 
-#define MAX_RECORDS 4096
 #define WORKER_FD 100
+#define MAX_ROUNDS 100
+#define FAULT_ENV "IOASID_BENCH_FAULT"
 
 struct options {
 	struct bench_params p;
@@ -46,10 +64,11 @@ struct options {
 	const char *device;
 	unsigned int group;
 	const char *platform;           /* ref-uapi/ref-type1: shared host name; NULL: private */
-	unsigned int rounds;            /* passes over the workload list; repeats pooled */
-	bool quiet, list;
+	unsigned int rounds;            /* rounds of every backend; repeats pooled over them */
+	bool quiet, list, verbose;
 	int worker;                     /* >= 0: this process is the worker of that backend */
 	int worker_fd;
+	unsigned int worker_round;      /* 1-based: the round the worker runs */
 };
 
 static void usage(FILE *out)
@@ -74,9 +93,12 @@ static void usage(FILE *out)
 "                         with that tracing attached; 'off' (untraced) always runs first and\n"
 "                         each traced figure gets its overhead ratio against it\n"
 "  -r, --repeats N        samples per figure and round (default 5)\n"
-"  -R, --rounds N         run the workload list N times and pool each figure's repeats over\n"
-"                         the rounds, so the spread includes what changes between runs\n"
-"                         (memory placement, huge pages, other load) (default 1)\n"
+"  -R, --rounds N         run every backend N times, round 1 of each backend before round 2\n"
+"                         of any, each round in a fresh worker; each figure pools its\n"
+"                         repeats over the rounds, so its spread includes what changes\n"
+"                         during a run (memory placement, huge pages, other load). Each\n"
+"                         round starts by timing a fixed CPU loop (the calibration lines)\n"
+"                         (default 1)\n"
 "      --region LIST      region sizes for 'region' (default 1G; e.g. 1G,16G)\n"
 "      --pages LIST       page sizes (default 4K,2M,1G)\n"
 "      --pattern LIST     IOVA patterns for 'pages': seq,random,frag (default all)\n"
@@ -98,11 +120,14 @@ static void usage(FILE *out)
 "                         within the other run's [min-max]; lists those that do not\n"
 "                         (exit 0: all agree, 1: some do not)\n"
 "  -q, --quiet            no table\n"
+"  -v, --verbose          each round's calibration and each worker as it starts, on stderr\n"
 "  -l, --list             list the backends (usable here or why not) and the workloads\n"
 "  -h, --help             this help;  -V, --version  the version\n"
 "\n"
 "Sizes take K, M, G, T suffixes (powers of two). Figures: ops/s and GB/s (1e9 bytes/s) are\n"
-"medians over the repeats with [min-max]; latency p50/p99/max over every timed call.\n"
+"medians over the repeats of every round with [min-max]; latency p50/p99/max over every\n"
+"timed call. A round a worker could not finish is reported lost (exit status 1); the other\n"
+"rounds still count.\n"
 "Examples:\n"
 "  ioasid-bench -b ref,ref-uapi -w pages --pages 4K\n"
 "  ioasid-bench -b ref -w pages,threads -t counters,events,check\n"
@@ -272,7 +297,8 @@ static int parse_uint(const char *s, const char *what, unsigned long max, unsign
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_REGION = 256, O_PAGES, O_PATTERN, O_THREADS, O_SMALL, O_RAM, O_QUICK,
-	       O_STANDARD, O_DEVICE, O_GROUP, O_PLATFORM, O_WORKER, O_WORKER_FD };
+	       O_STANDARD, O_DEVICE, O_GROUP, O_PLATFORM, O_WORKER, O_WORKER_FD,
+	       O_WORKER_ROUND };
 	static const struct option longopts[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "workload", required_argument, NULL, 'w' },
@@ -294,11 +320,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "anchors", required_argument, NULL, 'a' },
 		{ "compare", required_argument, NULL, 'c' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "worker", required_argument, NULL, O_WORKER },
 		{ "worker-fd", required_argument, NULL, O_WORKER_FD },
+		{ "worker-round", required_argument, NULL, O_WORKER_ROUND },
 		{ 0 }
 	};
 	bool any_backend = false, any_workload = false, pattern_given = false;
@@ -310,6 +338,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->worker = -1;
 	o->worker_fd = -1;
+	o->worker_round = 1;
 	bench_params_default(&o->p);
 	/* First pass: --quick / --standard set the defaults the other options then refine. */
 	for (int i = 1; i < argc; i++) {
@@ -319,7 +348,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:w:t:r:R:j:a:c:qlhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:w:t:r:R:j:a:c:qvlhV", longopts, NULL)) != -1) {
 		struct size_list sl;
 
 		switch (c) {
@@ -344,7 +373,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			repeats_given = true;
 			break;
 		case 'R':
-			if ((rc = parse_uint(optarg, "--rounds", 100, &v)))
+			if ((rc = parse_uint(optarg, "--rounds", MAX_ROUNDS, &v)))
 				return rc;
 			o->rounds = (unsigned int)v;
 			break;
@@ -426,6 +455,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'q':
 			o->quiet = true;
 			break;
+		case 'v':
+			o->verbose = true;
+			break;
 		case 'l':
 			o->list = true;
 			break;
@@ -444,6 +476,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if ((rc = parse_uint(optarg, "--worker-fd", 1u << 20, &v)))
 				return rc;
 			o->worker_fd = (int)v;
+			break;
+		case O_WORKER_ROUND:
+			if ((rc = parse_uint(optarg, "--worker-round", MAX_ROUNDS, &v)))
+				return rc;
+			o->worker_round = (unsigned int)v;
 			break;
 		default:
 			fprintf(stderr, "ioasid-bench: see ioasid-bench --help\n");
@@ -480,10 +517,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 /* ---- the worker ------------------------------------------------------------------------------ */
 
-static void send_all(void *arg, const void *buf, size_t len)
+enum fault_kind { FAULT_NONE, FAULT_KILL, FAULT_TRUNCATE, FAULT_MAGIC, FAULT_VERSION };
+
+struct sender {
+	int fd;
+	enum fault_kind fault;          /* the test hook, when it names this backend and round */
+	bool fired;
+};
+
+static void write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
-	int fd = *(int *)arg;
 
 	while (len) {
 		ssize_t n = write(fd, p, len);
@@ -491,19 +535,84 @@ static void send_all(void *arg, const void *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			_exit(3);           /* the driver is gone: nobody to report to */
+			_exit(3);   /* the driver is gone or stopped reading: nobody to tell */
 		p += n;
 		len -= (size_t)n;
 	}
 }
 
+/* IOASID_BENCH_FAULT=BACKEND:ROUND:KIND (file note): the fault for this worker, if any. */
+static enum fault_kind fault_for(const char *spec, int backend, unsigned int round)
+{
+	static const char *const kinds[] = { [FAULT_KILL] = "kill",
+					     [FAULT_TRUNCATE] = "truncate",
+					     [FAULT_MAGIC] = "magic", [FAULT_VERSION] = "version" };
+	char name[32], kind[16];
+	unsigned int r;
+
+	if (!spec || sscanf(spec, "%31[^:]:%u:%15s", name, &r, kind) != 3 ||
+	    strcmp(name, bench_backend_name(backend)) || r != round)
+		return FAULT_NONE;
+	for (int k = FAULT_KILL; k <= FAULT_VERSION; k++)
+		if (!strcmp(kind, kinds[k]))
+			return k;
+	return FAULT_NONE;
+}
+
+/* The hook fires on the first figure (or END): false when it sent nothing of the message. */
+static bool fault_fire(struct sender *s, const void *msg, size_t len)
+{
+	const struct bench_wire_hdr *h = msg;
+	struct bench_wire_hdr bad = *h;
+
+	switch (s->fault) {
+	case FAULT_KILL:
+		if (h->type == BENCH_WIRE_FIGURE)
+			write_all(s->fd, msg, len);
+		raise(SIGKILL);
+		break;
+	case FAULT_TRUNCATE:
+		write_all(s->fd, msg, len / 2);
+		_exit(0);
+	case FAULT_MAGIC:
+	case FAULT_VERSION:
+		if (s->fault == FAULT_MAGIC)
+			bad.magic = ~bad.magic;
+		else
+			bad.version++;
+		write_all(s->fd, &bad, sizeof(bad));
+		write_all(s->fd, (const char *)msg + sizeof(bad), len - sizeof(bad));
+		return true;
+	case FAULT_NONE:
+		break;
+	}
+	return false;
+}
+
+static void send_msg(void *arg, const void *msg, size_t len)
+{
+	struct sender *s = arg;
+	const struct bench_wire_hdr *h = msg;
+
+	if (s->fault && !s->fired && (h->type == BENCH_WIRE_FIGURE || h->type == BENCH_WIRE_END)) {
+		s->fired = true;
+		if (fault_fire(s, msg, len))
+			return;
+	}
+	write_all(s->fd, msg, len);
+}
+
 static int worker_main(struct options *o)
 {
+	struct sender snd = {
+		.fd = o->worker_fd,
+		.fault = fault_for(getenv(FAULT_ENV), o->worker, o->worker_round),
+	};
 	struct bench_runner_opts ro = {
 		.be = { .id = (enum bench_backend_id)o->worker, .device = o->device,
 			.group = o->group },
-		.p = &o->p, .workload = o->workload, .trace = o->trace, .rounds = o->rounds,
-		.send = send_all, .arg = &o->worker_fd,
+		.p = &o->p, .workload = o->workload, .trace = o->trace,
+		.round = o->worker_round - 1, .send = send_msg, .arg = &snd,
 	};
 
 	signal(SIGPIPE, SIG_IGN);
@@ -512,10 +621,11 @@ static int worker_main(struct options *o)
 
 /* ---- the driver ------------------------------------------------------------------------------ */
 
-/* Start the worker of backend id; its records arrive on *rfd. */
-static pid_t start_worker(int id, int argc, char **argv, const struct options *o, int *rfd)
+/* Start the worker of backend id for round (0-based); its stream arrives on *rfd. */
+static pid_t start_worker(int id, unsigned int round, int argc, char **argv,
+			  const struct options *o, int *rfd)
 {
-	char self[PATH_MAX], run[PATH_MAX], err[512], fdbuf[16];
+	char self[PATH_MAX], run[PATH_MAX], err[512], fdbuf[16], roundbuf[16];
 	int p[2];
 	pid_t pid;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -532,15 +642,22 @@ static pid_t start_worker(int id, int argc, char **argv, const struct options *o
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		pid = -errno;
+		close(p[0]);
+		close(p[1]);
+		return pid;
+	}
 	if (pid == 0) {
-		char **av = calloc((size_t)argc + 12, sizeof(*av));
+		char **av = calloc((size_t)argc + 14, sizeof(*av));
 		int k = 0;
 
+		if (!av)
+			_exit(127);
 		/* a number the pipe itself cannot have; dup2 leaves it open across exec */
 		dup2(p[1], WORKER_FD);
 		snprintf(fdbuf, sizeof(fdbuf), "%d", WORKER_FD);
+		snprintf(roundbuf, sizeof(roundbuf), "%u", round + 1);
 		if (shim && !bench_under_shim()) {
 			av[k++] = run;
 			if (o->platform) {
@@ -560,6 +677,8 @@ static pid_t start_worker(int id, int argc, char **argv, const struct options *o
 		av[k++] = (char *)bench_backend_name(id);
 		av[k++] = "--worker-fd";
 		av[k++] = fdbuf;
+		av[k++] = "--worker-round";
+		av[k++] = roundbuf;
 		av[k] = NULL;
 		execv(av[0], av);
 		fprintf(stderr, "ioasid-bench: cannot run %s: %s\n", av[0], strerror(errno));
@@ -570,74 +689,255 @@ static pid_t start_worker(int id, int argc, char **argv, const struct options *o
 	return pid;
 }
 
-static int read_full(int fd, void *buf, size_t len)
+/* A round's messages, kept until its END says the round is whole. */
+struct stage {
+	struct bench_wire_msg *m;
+	size_t n, cap;
+	uint32_t figures, skips;
+	struct bench_wire_end end;
+};
+
+static void stage_free(struct stage *st)
 {
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return got ? -EBADMSG : 0;
-		got += (size_t)n;
-	}
-	return 1;
+	for (size_t i = 0; i < st->n; i++)
+		bench_wire_msg_free(&st->m[i]);
+	free(st->m);
+	memset(st, 0, sizeof(*st));
 }
 
-/* Every record of the run, for --anchors. */
-static struct bench_record *all;
-static size_t nall;
-
-/* Records of one worker into the output; 0, or 1 when the stream was broken. */
-static int collect(int fd, struct bench_output *out, const char *backend)
+/* Read a worker's round into st: 0 when it is whole (END came and its counts agree),
+ * -EBADMSG malformed, -EPIPE the stream ended without END, -ENOMEM; why says what. */
+static int stage_read(int fd, unsigned int round, struct stage *st, char *why, size_t whylen)
 {
-	union {
-		struct { uint32_t magic, size; } h;
-		struct bench_record r;
-		struct bench_skip s;
-	} u;
-
 	for (;;) {
-		int rc = read_full(fd, &u.h, sizeof(u.h));
-		size_t want;
+		struct bench_wire_msg m;
+		int rc = bench_wire_recv(fd, round, &m, why, whylen);
 
-		if (rc == 0)
-			return 0;
+		if (rc == 0) {
+			snprintf(why, whylen, "the stream ended before the round did (no END after "
+				 "%u figures)", st->figures);
+			return -EPIPE;
+		}
 		if (rc < 0)
-			break;
-		want = u.h.magic == BENCH_RECORD_MAGIC ? sizeof(u.r) :
-		       u.h.magic == BENCH_SKIP_MAGIC ? sizeof(u.s) : 0;
-		if (!want || u.h.size != want)
-			break;
-		if (read_full(fd, (char *)&u + sizeof(u.h), want - sizeof(u.h)) != 1)
-			break;
-		if (u.h.magic == BENCH_RECORD_MAGIC) {
-			u.r.cfg.backend[sizeof(u.r.cfg.backend) - 1] = '\0';
-			u.r.note[sizeof(u.r.note) - 1] = '\0';
-			bench_output_record(out, &u.r);
-			if (nall < MAX_RECORDS)
-				all[nall++] = u.r;
-		} else {
-			u.s.why[sizeof(u.s.why) - 1] = '\0';
-			bench_output_skip(out, &u.s);
+			return rc == -ENOMEM ? rc : -EBADMSG;
+		if (m.hdr.type == BENCH_WIRE_END) {
+			memcpy(&st->end, m.payload, sizeof(st->end));
+			bench_wire_msg_free(&m);
+			if (st->end.figures != st->figures || st->end.skips != st->skips) {
+				snprintf(why, whylen, "its END counts %u figures and %u skips, "
+					 "%u and %u came", st->end.figures, st->end.skips,
+					 st->figures, st->skips);
+				return -EBADMSG;
+			}
+			return 0;
+		}
+		if (st->n == st->cap) {
+			size_t cap = st->cap ? 2 * st->cap : 64;
+			struct bench_wire_msg *v = realloc(st->m, cap * sizeof(*v));
+
+			if (!v) {
+				bench_wire_msg_free(&m);
+				snprintf(why, whylen, "no memory to keep the round's messages");
+				return -ENOMEM;
+			}
+			st->m = v;
+			st->cap = cap;
+		}
+		st->m[st->n++] = m;
+		if (m.hdr.type == BENCH_WIRE_FIGURE)
+			st->figures++;
+		else
+			st->skips++;
+	}
+}
+
+struct driver {
+	const struct options *o;
+	struct bench_output *out;
+	struct bench_pool *pool;
+	struct bench_skip *said;        /* skips reported: each is said once */
+	size_t nsaid, cap_said;
+	struct bench_record *all;       /* every figure, for --anchors */
+	size_t nall, cap_all;
+	bool active[BENCH_BE_COUNT];    /* started in the coming rounds */
+	bool problem[BENCH_BE_COUNT][MAX_ROUNDS];       /* its worker's status was not 0 */
+	int problem_status[BENCH_BE_COUNT];
+	int status;
+};
+
+/* A skip into the output, unless the same one was already said (rounds repeat them). */
+static void say_skip(struct driver *d, const struct bench_skip *s)
+{
+	for (size_t i = 0; i < d->nsaid; i++)
+		if (!strcmp(d->said[i].backend, s->backend) &&
+		    !strcmp(d->said[i].workload, s->workload) && !strcmp(d->said[i].why, s->why))
+			return;
+	if (d->nsaid == d->cap_said) {
+		size_t cap = d->cap_said ? 2 * d->cap_said : 32;
+		struct bench_skip *v = realloc(d->said, cap * sizeof(*v));
+
+		if (v) {
+			d->said = v;
+			d->cap_said = cap;
 		}
 	}
-	fprintf(stderr, "ioasid-bench: %s: the worker's result stream is malformed (magic "
-		"0x%08x size %u): results of this backend may be missing\n", backend, u.h.magic,
-		u.h.size);
-	return 1;
+	if (d->nsaid < d->cap_said)
+		d->said[d->nsaid++] = *s;
+	bench_output_skip(d->out, s);
 }
 
-static void skip_backend(struct bench_output *out, int id, const char *why)
+static void skip_line(struct driver *d, int id, const char *workload, const char *why)
 {
 	struct bench_skip s = { .magic = BENCH_SKIP_MAGIC, .size = sizeof(s) };
 
 	snprintf(s.backend, sizeof(s.backend), "%s", bench_backend_name(id));
-	snprintf(s.workload, sizeof(s.workload), "*");
+	snprintf(s.workload, sizeof(s.workload), "%s", workload);
 	snprintf(s.why, sizeof(s.why), "%s", why);
-	bench_output_skip(out, &s);
+	say_skip(d, &s);
+}
+
+/* A whole round of a worker: its skips said, its figures pooled. */
+static void stage_commit(struct driver *d, int id, unsigned int round, struct stage *st)
+{
+	bool lost = false;
+
+	for (size_t i = 0; i < st->n; i++) {
+		struct bench_wire_msg *m = &st->m[i];
+
+		if (m->hdr.type == BENCH_WIRE_SKIP) {
+			say_skip(d, m->payload);
+		} else {
+			struct bench_samples view;
+			const struct bench_record *r = bench_wire_figure(m, &view);
+
+			lost |= bench_pool_add(d->pool, r, &view, round) != 0;
+		}
+	}
+	if (lost) {
+		fprintf(stderr, "ioasid-bench: %s, round %u: out of memory while pooling: some of "
+			"this round's figures are missing (free memory, or fewer workloads with "
+			"-w)\n", bench_backend_name(id), round + 1);
+		d->status = 1;
+	}
+}
+
+/* The round of backend id could not be had: say so, once on stderr and in a skip line. */
+static void round_lost(struct driver *d, int id, unsigned int round, const char *cause,
+		       const char *todo)
+{
+	const char *name = bench_backend_name(id);
+	char workload[24], why[1024];   /* whole on stderr; the skip line keeps what fits */
+
+	snprintf(workload, sizeof(workload), "round %u", round + 1);
+	snprintf(why, sizeof(why), "%s in round %u of %u: that round of %s is lost, the other "
+		 "rounds are pooled; %s", cause, round + 1, d->o->rounds, name, todo);
+	fprintf(stderr, "ioasid-bench: %s: %s\n", name, why);
+	skip_line(d, id, workload, why);
+	d->status = 1;
+}
+
+static void run_worker_round(struct driver *d, int id, unsigned int round, int argc,
+			     char **argv)
+{
+	const char *name = bench_backend_name(id);
+	char why[BENCH_WHY] = "", cause[BENCH_WHY + 64];
+	struct stage st = { 0 };
+	int fd, ws = 0, rc;
+	pid_t pid;
+
+	pid = start_worker(id, round, argc, argv, d->o, &fd);
+	if (pid < 0) {
+		snprintf(why, sizeof(why), "its worker could not start: %s", strerror((int)-pid));
+		skip_line(d, id, "*", why);
+		d->active[id] = false;
+		d->status = 1;
+		return;
+	}
+	if (d->o->verbose)
+		fprintf(stderr, "ioasid-bench: round %u of %u: starting %s (pid %d)\n", round + 1,
+			d->o->rounds, name, (int)pid);
+	rc = stage_read(fd, round, &st, why, sizeof(why));
+	close(fd);              /* a worker still writing gets EPIPE and ends */
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	if (rc == 0) {
+		stage_commit(d, id, round, &st);
+		if (!st.end.opened)
+			d->active[id] = false;
+		if (st.end.status || WIFSIGNALED(ws) || WEXITSTATUS(ws)) {
+			d->problem[id][round] = true;
+			d->problem_status[id] = WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) :
+						WEXITSTATUS(ws) ? WEXITSTATUS(ws) : st.end.status;
+		}
+	} else if (WIFSIGNALED(ws)) {
+		char todo[96];
+
+		snprintf(cause, sizeof(cause), "its worker died of signal %d (%s)", WTERMSIG(ws),
+			 strsignal(WTERMSIG(ws)));
+		snprintf(todo, sizeof(todo), "rerun with -b %s and fewer workloads (-w) to find "
+			 "which one", name);
+		round_lost(d, id, round, cause, todo);
+	} else if (rc == -ENOMEM) {
+		round_lost(d, id, round, "the driver had no memory to keep its messages",
+			   "free memory, or run fewer workloads (-w)");
+	} else if (rc == -EBADMSG) {
+		snprintf(cause, sizeof(cause), "its result stream is malformed (%s)", why);
+		round_lost(d, id, round, cause, "a bug (the worker is this same program): report "
+			   "it with the command line");
+	} else {
+		snprintf(cause, sizeof(cause), "its worker exited with status %d: %s",
+			 WEXITSTATUS(ws), why);
+		round_lost(d, id, round, cause, "its reasons are on stderr above");
+	}
+	stage_free(&st);
+}
+
+/* Backends whose worker reported a problem: one line each, naming the rounds. */
+static void say_problems(struct driver *d)
+{
+	for (int id = 0; id < BENCH_BE_COUNT; id++) {
+		char rounds[40] = "", why[BENCH_WHY + 64];     /* the skip keeps what fits */
+		size_t used = 0, n = 0;
+
+		for (unsigned int r = 0; r < d->o->rounds; r++) {
+			char one[16];
+
+			if (!d->problem[id][r])
+				continue;
+			snprintf(one, sizeof(one), "%s%u", n++ ? "," : "", r + 1);
+			if (used + strlen(one) + 4 < sizeof(rounds))
+				used += (size_t)snprintf(rounds + used, sizeof(rounds) - used,
+							 "%s", one);
+			else if (!strstr(rounds, "..."))
+				used += (size_t)snprintf(rounds + used, sizeof(rounds) - used,
+							 ",...");
+		}
+		if (!n)
+			continue;
+		snprintf(why, sizeof(why), "its worker reported a problem in round%s %s of %u "
+			 "(exit status %d): a trace mode did not start, a live check was not "
+			 "clean, or figures were lost; the reasons are on stderr and in the lines "
+			 "above", n > 1 ? "s" : "", rounds, d->o->rounds, d->problem_status[id]);
+		skip_line(d, id, "*", why);
+		d->status = 1;
+	}
+}
+
+static void on_figure(void *arg, const struct bench_record *r)
+{
+	struct driver *d = arg;
+
+	bench_output_record(d->out, r);
+	if (d->nall == d->cap_all) {
+		size_t cap = d->cap_all ? 2 * d->cap_all : 256;
+		struct bench_record *v = realloc(d->all, cap * sizeof(*v));
+
+		if (!v)
+			return;     /* --anchors lacks it; the table and JSON have it */
+		d->all = v;
+		d->cap_all = cap;
+	}
+	d->all[d->nall++] = *r;
 }
 
 static int list(void)
@@ -667,12 +967,89 @@ static int list(void)
 	return 0;
 }
 
+/* The backends this driver will start: those selected that the driver itself does not rule
+ * out (a kernel backend under the shim, or one the driver's own probe refuses). */
+static void pick_backends(struct driver *d)
+{
+	for (int id = 0; id < BENCH_BE_COUNT; id++) {
+		char why[BENCH_WHY];
+		bool kernel = id == BENCH_BE_KERNEL || id == BENCH_BE_KERNEL_TYPE1;
+
+		if (!d->o->backend[id])
+			continue;
+		if (kernel && bench_under_shim()) {
+			skip_line(d, id, "*", "ioasid-bench runs under the shim, so /dev/iommu and "
+				  "/dev/vfio are the reference's: run it without ioasid-run to "
+				  "measure the kernel");
+			continue;
+		}
+		if (kernel && bench_backend_probe(id, why, sizeof(why))) {
+			skip_line(d, id, "*", why);
+			continue;
+		}
+		d->active[id] = true;
+	}
+}
+
+static int run_rounds(const struct options *o, struct bench_output *out, int argc, char **argv)
+{
+	struct driver d = { .o = o, .out = out };
+	int status;
+
+	d.pool = bench_pool_new(o->rounds);
+	if (!d.pool) {
+		fprintf(stderr, "ioasid-bench: no memory for the figures' pool: free memory and "
+			"rerun\n");
+		bench_output_finish(out);
+		return 1;
+	}
+	pick_backends(&d);
+	for (unsigned int round = 0; round < o->rounds; round++) {
+		struct bench_calibration cal = { .round = round + 1 };
+		bool any = false;
+
+		for (int id = 0; id < BENCH_BE_COUNT; id++)
+			any |= d.active[id];
+		if (!any)
+			break;
+		cal.ns = bench_calibrate();
+		bench_output_calibration(out, &cal);
+		if (o->verbose)
+			fprintf(stderr, "ioasid-bench: round %u of %u: calibration %.3f ms\n",
+				round + 1, o->rounds, cal.ns / 1e6);
+		for (int id = 0; id < BENCH_BE_COUNT; id++)
+			if (d.active[id])
+				run_worker_round(&d, id, round, argc, argv);
+	}
+	bench_pool_emit(d.pool, on_figure, &d);
+	say_problems(&d);
+	bench_output_finish(out);
+	if (o->anchors) {
+		FILE *f = strcmp(o->anchors, "-") ? fopen(o->anchors, "w") : stdout;
+
+		if (!f) {
+			fprintf(stderr, "ioasid-bench: --anchors %s: %s: check the directory "
+				"exists and is writable\n", o->anchors, strerror(errno));
+			d.status = 1;
+		} else {
+			bench_anchors_markdown(f, d.all, d.nall);
+			if (f != stdout && fclose(f))
+				d.status = 1;
+		}
+	}
+	status = d.status;
+	bench_pool_free(d.pool);
+	free(d.said);
+	free(d.all);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	struct bench_output *out;
 	FILE *json = NULL;
-	int rc, status = 0;
+	int rc, status;
 
 	rc = parse_args(argc, argv, &o);
 	if (rc)
@@ -697,72 +1074,12 @@ int main(int argc, char **argv)
 		}
 	}
 	out = bench_output_new(o.quiet || json == stdout ? NULL : stdout, json);
-	all = calloc(MAX_RECORDS, sizeof(*all));
-	if (!out || !all)
+	if (!out) {
+		fprintf(stderr, "ioasid-bench: no memory for the output: free memory and rerun\n");
 		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
-	for (int id = 0; id < BENCH_BE_COUNT; id++) {
-		char why[BENCH_WHY];
-		int fd, ws;
-		pid_t pid;
-
-		if (!o.backend[id])
-			continue;
-		if ((id == BENCH_BE_KERNEL || id == BENCH_BE_KERNEL_TYPE1) && bench_under_shim()) {
-			skip_backend(out, id, "ioasid-bench runs under the shim, so /dev/iommu and "
-				     "/dev/vfio are the reference's: run it without ioasid-run to "
-				     "measure the kernel");
-			continue;
-		}
-		if ((id == BENCH_BE_KERNEL || id == BENCH_BE_KERNEL_TYPE1) &&
-		    bench_backend_probe(id, why, sizeof(why))) {
-			skip_backend(out, id, why);
-			continue;
-		}
-		pid = start_worker(id, argc, argv, &o, &fd);
-		if (pid < 0) {
-			snprintf(why, sizeof(why), "its worker could not start: %s",
-				 strerror((int)-pid));
-			skip_backend(out, id, why);
-			status = 1;
-			continue;
-		}
-		if (collect(fd, out, bench_backend_name(id)))
-			status = 1;
-		close(fd);
-		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-			;
-		if (WIFSIGNALED(ws) || (WIFEXITED(ws) && WEXITSTATUS(ws))) {
-			if (WIFSIGNALED(ws))
-				snprintf(why, sizeof(why), "its worker died of signal %d (%s): "
-					 "rerun with -b %s and fewer workloads (-w) to find which "
-					 "one",
-					 WTERMSIG(ws), strsignal(WTERMSIG(ws)),
-					 bench_backend_name(id));
-			else
-				snprintf(why, sizeof(why), "its worker reported a problem "
-					 "(exit status %d): a trace mode did not start, a live "
-					 "check was not clean, or figures were lost; the reasons "
-					 "are on stderr and in the lines above", WEXITSTATUS(ws));
-			skip_backend(out, id, why);
-			status = 1;
-		}
-	}
-	bench_output_finish(out);
-	if (o.anchors) {
-		FILE *f = strcmp(o.anchors, "-") ? fopen(o.anchors, "w") : stdout;
-
-		if (!f) {
-			fprintf(stderr, "ioasid-bench: --anchors %s: %s: check the directory "
-				"exists and is writable\n", o.anchors, strerror(errno));
-			status = 1;
-		} else {
-			bench_anchors_markdown(f, all, nall);
-			if (f != stdout && fclose(f))
-				status = 1;
-		}
-	}
-	free(all);
+	status = run_rounds(&o, out, argc, argv);
 	if (json && json != stdout && fclose(json)) {
 		fprintf(stderr, "ioasid-bench: --json %s: write failed: %s\n", o.json,
 			strerror(errno));
