@@ -358,6 +358,13 @@ Test(device, hwpt_alloc_errnos)
 					    0, &id));
 	assert_rc(-EOPNOTSUPP, _hwpt_alloc(nic, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, NULL, 0,
 					    0, &id));
+	/* An IOMMU without nesting, a plain parent: the parent is refused first (EINVAL), as the
+	 * testbed's 6.12 kernel does on QEMU's VT-d (diff_cdev "HWPT_ALLOC nested VTD_S1
+	 * pt_id=plain HWPT (not a parent)"). */
+	plain = hwpt_alloc_ok(nic, ioas, 0);
+	assert_rc(-EINVAL, _hwpt_alloc(nic, plain, 0, IOMMU_HWPT_DATA_VTD_S1, &s1, sizeof(s1), 0,
+					&id));
+	assert_rc(0, _destroy(plain));
 	plain = hwpt_alloc_ok(dev, ioas, 0);
 	assert_rc(-EINVAL, _hwpt_alloc(dev, plain, 0, IOMMU_HWPT_DATA_VTD_S1, &s1, sizeof(s1), 0,
 					&id)); /* parent is not a NEST_PARENT */
@@ -415,6 +422,40 @@ Test(device, get_hw_info)
 	cmd.dev_id = dev;
 	cmd.flags = 1u << 5;
 	assert_rc(-EOPNOTSUPP, _ioctl(IOMMU_GET_HW_INFO, &cmd));
+}
+
+/* A topology with a real unit's registers (QEMU 7.2's VT-d, as the testbed guest reports it):
+ * GET_HW_INFO gives them unchanged, and ECAP.C clear sets the erratum flag as
+ * intel_iommu_hw_info() does (testbed: diff_cdev "GET_HW_INFO data_len=64" → vtd.flags=0x1
+ * cap_reg=0xd2008c22260286 ecap_reg=0xf00f4a). */
+Test(device, get_hw_info_reports_the_topologys_vtd_registers)
+{
+	static const char text[] =
+		"iommu dmar0 type=vtd pgsizes=4k,2m,1g ias=39 coherent "
+		"resv=0xfee00000-0xfeefffff:msi cap=0xd2008c22260286 ecap=0xf00f4a\n"
+		"group 4 iommu=dmar0\n"
+		"device 0000:02:01.0 group=4 vfio=0 driver=vfio-pci\n";
+	struct iommu_hw_info_vtd vtd;
+	struct iommu_hw_info cmd = { .size = sizeof(cmd), .data_len = sizeof(vtd),
+				     .data_uptr = (uintptr_t)&vtd };
+	struct plat_topology *t;
+	struct platform *p;
+	char err[256];
+
+	assert_rc(0, plat_topology_parse(text, sizeof(text) - 1, "qemu.topo", &t, err,
+					 sizeof(err)));
+	assert_rc(0, platform_open(t, NULL, &p, err, sizeof(err)));
+	plat_topology_free(t);
+	platform_set_default(p);
+	cmd.dev_id = bind_ok(self, "0000:02:01.0");
+	memset(&vtd, 0xff, sizeof(vtd));
+	assert_rc(0, _ioctl(IOMMU_GET_HW_INFO, &cmd));
+	cr_assert_eq(cmd.out_data_type, IOMMU_HW_INFO_TYPE_INTEL_VTD);
+	cr_assert_eq(vtd.cap_reg, 0xd2008c22260286ull);
+	cr_assert_eq(vtd.ecap_reg, 0xf00f4aull);
+	cr_assert_eq(vtd.flags, IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17);
+	cr_assert_eq(cmd.out_capabilities, 0);
+	cr_assert_eq(cmd.out_max_pasid_log2, 0);
 }
 
 /* ---- nesting ------------------------------------------------------------------------------- */

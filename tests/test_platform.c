@@ -323,6 +323,54 @@ Test(platform, every_example_topology_loads)
 	cr_assert_geq(loaded, 2);
 }
 
+/* VT-d register values (cap=, ecap=): kept, part of the canonical form and the hash, only on
+ * type=vtd, never zero; without them the registers are derived (0 here). The testbed's QEMU
+ * unit (examples/topologies/qemu-testbed.topo) uses them. */
+Test(platform, vtd_registers)
+{
+	static const char text[] =
+		"iommu d type=vtd pgsizes=4k ias=39 ecap=0xf00f4a cap=0xd2008c22260286\n"
+		"iommu e type=vtd pgsizes=4k ias=48\n"
+		"group 1 iommu=d\n"
+		"device a group=1 vfio=0\n";
+	static const char *const bad[][2] = {
+		{ "iommu s type=smmuv3 pgsizes=4k ias=48 cap=0x1\ndevice a group=1 vfio=0\n",
+		  "t.topo:1: iommu s: cap= is a VT-d register; only a type=vtd IOMMU has it" },
+		{ "iommu d type=vtd pgsizes=4k ias=48 ecap=0\ndevice a group=1 vfio=0\n",
+		  "t.topo:1: iommu d: ecap=0: give the register as a non-zero number, e.g. "
+		  "ecap=0xf00f4a" },
+		{ "iommu d type=vtd pgsizes=4k ias=48 cap=x\ndevice a group=1 vfio=0\n",
+		  "t.topo:1: iommu d: cap=x: give the register as a non-zero number, e.g. "
+		  "cap=0xd2008c22260286" },
+	};
+	struct plat_topology *t1, *t2;
+	char *canon;
+
+	assert_rc(0, parse_text(text, sizeof(text) - 1, &t1));
+	cr_assert_eq(t1->iommus[0].vtd_cap, 0xd2008c22260286ull);
+	cr_assert_eq(t1->iommus[0].vtd_ecap, 0xf00f4aull);
+	cr_assert_eq(t1->iommus[1].vtd_cap, 0);
+	cr_assert_eq(t1->iommus[1].vtd_ecap, 0);
+	cr_assert_gt(plat_topology_format(t1, &canon), 0);
+	cr_assert_not_null(strstr(canon, "ias=39 cap=0xd2008c22260286 ecap=0xf00f4a\n"), "%s",
+			   canon);
+	assert_rc(0, parse_text(canon, strlen(canon), &t2));
+	cr_assert_eq(t2->hash, t1->hash);
+	free(canon);
+	plat_topology_free(t2);
+	t1->iommus[0].vtd_ecap = 0xf00f4b;
+	cr_assert_gt(plat_topology_format(t1, &canon), 0);
+	assert_rc(0, parse_text(canon, strlen(canon), &t2));
+	cr_assert_neq(t2->hash, t1->hash, "the registers are part of the content hash");
+	free(canon);
+	plat_topology_free(t2);
+	plat_topology_free(t1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_rc(-EINVAL, parse_text(bad[i][0], strlen(bad[i][0]), &t1));
+		cr_assert_str_eq(err, bad[i][1]);
+	}
+}
+
 /* Every feature of the format, twice through the writer and the parser, and through a file. */
 Test(platform, topology_round_trip)
 {

@@ -20,6 +20,8 @@
 #      6.12 (fetched from Debian's registry) and the testbed kernel, program by program.
 # Results: BUILD/testbed/run/<part>/; a summary table at the end.
 #
+# TB_UPDATE_DOC=1 also rewrites docs/PERFORMANCE.md's "Kernel backends under emulation" section
+# (between its kernel-emulated markers) with part 4's table.
 # Environment: TB_LOOPS (map/unmap pairs of the kernel-path workload, default 200),
 # TB_TIMEOUT (seconds per boot, default 600), TB_ONLY (a space-separated subset of
 # "kernel selftests diff bench core").
@@ -60,6 +62,31 @@ boot() { # boot SUITE OUTDIR [boot.sh options]
 		--timeout "$TIMEOUT" "$@"
 }
 
+# The emulated figures into docs/PERFORMANCE.md, labelled as such, with how they were made.
+update_perf_doc() { # update_perf_doc BENCH_DIR
+	local doc=$root/docs/PERFORMANCE.md md=$1/perf-section.md
+	grep -q '<!-- kernel-emulated:begin -->' "$doc" && grep -q '<!-- kernel-emulated:end -->' "$doc" ||
+		{ say "docs/PERFORMANCE.md has no kernel-emulated markers: not updated"; return 1; }
+	{
+		echo "**Emulated: QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')"
+		echo "TCG (software emulation), 2 vCPUs, emulated VT-d (caching-mode=on, strict); figures"
+		echo "are good for function and for comparing the two kernel paths with each other, never as"
+		echo "hardware performance.** Run $(date -u +%Y-%m-%d) on Linux"
+		echo "$(cat "$BUILD/testbed/kernel-6.12/release") (the testbed kernel) by"
+		echo '`TB_ONLY=bench TB_UPDATE_DOC=1 scripts/testbed/check-kernel.sh build`; in the guest:'
+		echo '`ioasid-bench -b kernel,kernel-type1 --quick -t counters,events,check`.'
+		echo
+		echo '```'
+		grep -v '^$' "$1/bench.out"
+		echo '```'
+	} >"$md"
+	awk -v md="$md" '
+	/<!-- kernel-emulated:begin -->/ { print; while ((getline l < md) > 0) print l; skip = 1; next }
+	/<!-- kernel-emulated:end -->/ { skip = 0 }
+	!skip' "$doc" >"$doc.new" && mv "$doc.new" "$doc"
+	say "docs/PERFORMANCE.md: the emulated kernel figures rewritten"
+}
+
 if want kernel; then
 	t0=$(date +%s)
 	say "1. the BPF kernel path (suite kernel, TB_LOOPS=$LOOPS)"
@@ -91,10 +118,12 @@ if want diff; then
 	if [ ! -x "$here/diff-clients.sh" ]; then
 		record diff FAIL 0 "scripts/testbed/diff-clients.sh is missing"
 	elif boot diff "$RUN/diff-kernel" &&
-		"$here/diff-clients.sh" reference "$RUN/diff-reference" >"$RUN/diff-reference.log" 2>&1 &&
+		"$here/diff-clients.sh" reference "$RUN/diff-reference" "$BUILD" \
+			>"$RUN/diff-reference.log" 2>&1 &&
 		"$here/compare-transcripts.sh" "$RUN/diff-kernel" "$RUN/diff-reference" \
 			| tee "$RUN/diff-compare.txt"; then
-		record diff pass $(( $(date +%s) - t0 )) "$(tail -1 "$RUN/diff-compare.txt")"
+		record diff pass $(( $(date +%s) - t0 )) "$(grep -E '^[a-z0-9_]+: lines ' \
+			"$RUN/diff-compare.txt" | paste -sd ';' | sed 's/;/; /g')"
 	else
 		record diff FAIL $(( $(date +%s) - t0 )) "see $RUN/diff-kernel/, $RUN/diff-compare.txt"
 	fi
@@ -105,6 +134,7 @@ if want bench; then
 	say "4. ioasid-bench's kernel backends in the guest (emulated: functional, not performance)"
 	if boot bench "$RUN/bench" --mem 6144 && "$here/verify-bench.sh" "$RUN/bench" | tee "$RUN/bench/verify.txt"; then
 		record bench pass $(( $(date +%s) - t0 )) "$(tail -1 "$RUN/bench/verify.txt")"
+		[ "${TB_UPDATE_DOC:-0}" != 1 ] || update_perf_doc "$RUN/bench"
 	else
 		record bench FAIL $(( $(date +%s) - t0 )) "see $RUN/bench/"
 	fi

@@ -12,7 +12,7 @@
 # Layout in the guest:
 #   /init                   scripts/testbed/guest/init (mounts, runs the suite the kernel command
 #                           line names, streams results back, powers off)
-#   /testbed/*.sh           scripts/testbed/guest/*.sh (the suites)
+#   /testbed/*.sh           scripts/testbed/guest/*.sh (the suites) and diff-clients.sh
 #   /testbed/bin/           the toolkit's tools and clients
 #   /testbed/modules/       kernel modules (--modules: a tree of *.ko, already decompressed)
 #   /testbed/extra/         every --add path (basename kept)
@@ -44,6 +44,7 @@ cp "$BUSYBOX" "$root/bin/busybox"
 cp "$here/guest/init" "$root/init"
 chmod 0755 "$root/init"
 cp "$here"/guest/*.sh "$root/testbed/" 2>/dev/null || true
+cp "$here/diff-clients.sh" "$root/testbed/"     # runs on both sides: kept outside guest/
 
 elfs=()
 for f in "$BUILD"/bin/* "$BUILD"/tests/clients/* "$BUILD"/conformance/iommufd \

@@ -74,6 +74,8 @@ struct plat_iommu {
 	bool dirty_tracking;         /* IOMMU_HWPT_ALLOC_DIRTY_TRACKING */
 	bool coherent;               /* IOMMU_CAP_CACHE_COHERENCY (bind needs it: else EINVAL) */
 	bool iopf;                   /* can report page requests (PRI) */
+	uint64_t vtd_cap, vtd_ecap;  /* VT-d only: CAP/ECAP that IOMMU_GET_HW_INFO reports; 0:
+				      * derived from the features above */
 	uint32_t nr_resv;
 	struct plat_resv_region resv[PLAT_MAX_RESV];
 };

@@ -164,6 +164,10 @@ static void topo_canonical(const struct plat_topology *t, topo_emit_fn *emit, vo
 			lb_add(&lb, " iopf");
 		if (m->coherent)
 			lb_add(&lb, " coherent");
+		if (m->vtd_cap)
+			lb_add(&lb, " cap=0x%llx", (unsigned long long)m->vtd_cap);
+		if (m->vtd_ecap)
+			lb_add(&lb, " ecap=0x%llx", (unsigned long long)m->vtd_ecap);
 		for (uint32_t r = 0; r < m->nr_resv && r < PLAT_MAX_RESV; r++)
 			lb_add(&lb, " resv=0x%llx-0x%llx%s", (unsigned long long)m->resv[r].start,
 			       (unsigned long long)m->resv[r].last, m->resv[r].sw_msi ? ":msi" : "");
@@ -480,7 +484,7 @@ static int opts_parse(struct topo_parser *ps, const char *obj, char **words, int
 /* ---- iommu ----- */
 
 enum { IO_TYPE, IO_PGSIZES, IO_IAS, IO_PASID, IO_NESTING, IO_DIRTY, IO_IOPF, IO_COHERENT,
-       IO_RESV, IO_NR };
+       IO_RESV, IO_CAP, IO_ECAP, IO_NR };
 
 static const struct opt_spec iommu_opts[IO_NR] = {
 	[IO_TYPE] = { "type", OPT_VALUE, true, 0, "type=vtd" },
@@ -492,6 +496,8 @@ static const struct opt_spec iommu_opts[IO_NR] = {
 	[IO_IOPF] = { "iopf", OPT_FLAG, false, 0, "iopf" },
 	[IO_COHERENT] = { "coherent", OPT_FLAG, false, 0, "coherent" },
 	[IO_RESV] = { "resv", OPT_VALUE, false, PLAT_MAX_RESV, "resv=0xfee00000-0xfeefffff:msi" },
+	[IO_CAP] = { "cap", OPT_VALUE, false, 0, "cap=0xd2008c22260286" },
+	[IO_ECAP] = { "ecap", OPT_VALUE, false, 0, "ecap=0xf00f4a" },
 };
 
 static int parse_pgsizes(struct topo_parser *ps, const char *obj, const char *val,
@@ -626,6 +632,24 @@ static int parse_iommu(struct topo_parser *ps, char **words, int nwords)
 			return rc;
 	}
 	m.nr_resv = vals[IO_RESV].n;
+	/* VT-d register values for IOMMU_GET_HW_INFO (a real unit's, e.g. QEMU's): they describe
+	 * the unit, the features above still decide what the mock does. */
+	for (i = IO_CAP; i <= IO_ECAP; i++) {
+		const char *key = i == IO_CAP ? "cap" : "ecap";
+
+		if (!vals[i].n)
+			continue;
+		if (m.type != PLAT_IOMMU_INTEL_VTD)
+			return perr(ps, "%s: %s= is a VT-d register; only a type=vtd IOMMU has it",
+				    obj, key);
+		if (parse_u64(vals[i].v[0], &v) || !v)
+			return perr(ps, "%s: %s=%s: give the register as a non-zero number, e.g. "
+				    "%s", obj, key, sw(vals[i].v[0]).s, iommu_opts[i].hint);
+		if (i == IO_CAP)
+			m.vtd_cap = v;
+		else
+			m.vtd_ecap = v;
+	}
 
 	ps->iommu_line[t->nr_iommus] = ps->line;
 	t->iommus[t->nr_iommus++] = m;

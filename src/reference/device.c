@@ -1209,6 +1209,11 @@ static void vtd_regs(const struct mock_iommu_caps *c, const struct ref_hw_iommu 
 		*ecap |= (1ULL << 40) | ((uint64_t)(hw->pasid_bits - 1) << 35);
 	if (hw->dirty_tracking)
 		*ecap |= 1ULL << 45;
+	/* A topology may give a real unit's registers (examples/topologies/qemu-testbed.topo). */
+	if (hw->vtd_cap)
+		*cap = hw->vtd_cap;
+	if (hw->vtd_ecap)
+		*ecap = hw->vtd_ecap;
 }
 
 int ref_get_hw_info(struct ref_ucmd *ucmd)
@@ -1240,6 +1245,10 @@ int ref_get_hw_info(struct ref_ucmd *ucmd)
 		vtd_regs(mock_iommu_caps(idev->hw->hw), idev->hw, &cap, &ecap);
 		vtd.cap_reg = cap;
 		vtd.ecap_reg = ecap;
+		/* intel_iommu_hw_info(): a unit whose page walks do not snoop (ECAP.C clear) has
+		 * the read-only-parent erratum flagged (QEMU's VT-d: flags 0x1). */
+		if (!(ecap & 1))
+			vtd.flags |= IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17;
 		memcpy(data, &vtd, sizeof(vtd));
 		data_len = sizeof(vtd);
 	} else if (idev->hw->hw_type == 0xfeedbeef) {

@@ -69,6 +69,8 @@ static int hw_describe(int key, struct ref_hw_iommu *hw, struct mock_iommu_caps 
 		hw->nesting = pi->nesting;
 		hw->dirty_tracking = pi->dirty_tracking;
 		hw->iopf = pi->iopf;
+		hw->vtd_cap = pi->vtd_cap;
+		hw->vtd_ecap = pi->vtd_ecap;
 		hw->nr_resv = MIN(pi->nr_resv, ARRAY_SIZE(hw->resv));
 		for (uint32_t i = 0; i < hw->nr_resv; i++) {
 			hw->resv[i].start = pi->resv[i].start;

@@ -248,9 +248,11 @@ static int hwpt_nested_alloc(struct ioasid_ctx *ctx, struct ref_hwpt_paging *par
 	struct ref_hwpt *hwpt;
 	int rc;
 
-	if ((cmd->flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) || !cmd->data_len ||
-	    !hw->nesting)
+	if ((cmd->flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) || !cmd->data_len)
 		return -EOPNOTSUPP;
+	/* The parent before the hardware: the kernel's core checks the parent, and only then
+	 * does the driver refuse a nested domain it cannot build (the testbed's 6.12 VT-d without
+	 * nesting: a plain parent is EINVAL). */
 	if (parent->auto_domain || !parent->nest_parent || parent->common.iommu != hw) {
 		ref_set_error("nested HWPT: parent HWPT %u is %s; allocate the parent with "
 			      "IOMMU_HWPT_ALLOC_NEST_PARENT for this device's IOMMU",
@@ -259,6 +261,8 @@ static int hwpt_nested_alloc(struct ioasid_ctx *ctx, struct ref_hwpt_paging *par
 			      !parent->nest_parent ? "not a nesting parent" : "on another IOMMU");
 		return -EINVAL;
 	}
+	if (!hw->nesting)
+		return -EOPNOTSUPP;
 	if (hw->hw_type == SELFTEST_HW_TYPE ? cmd->data_type != HWPT_DATA_SELFTEST :
 					      cmd->data_type != IOMMU_HWPT_DATA_VTD_S1)
 		return -EOPNOTSUPP;

@@ -333,6 +333,10 @@ int ref_ioas_unmap(struct ref_ucmd *ucmd)
 		rc = -EOVERFLOW;
 	} else {
 		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length, &unmapped);
+		/* iommufd_ioas_unmap(): a range with nothing mapped in it is ENOENT here (and only
+		 * here: unmap-all and VFIO's UNMAP_DMA succeed with 0 bytes). */
+		if (!rc && !unmapped)
+			rc = -ENOENT;
 	}
 	unmap_rc = rc;
 	if (!rc) {

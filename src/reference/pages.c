@@ -154,6 +154,12 @@ struct ref_pages *ref_pages_alloc_user(struct ioasid_ctx *ctx, uint64_t uptr, ui
 	uint64_t end, uptr_down = ALIGN_DOWN(uptr, PAGE_SIZE_REF);
 	struct ref_pages *pages;
 
+	/* iopt_alloc_pages(): the length bound (EINVAL) before the address overflow (EOVERFLOW);
+	 * VFIO MAP_DMA reaches here with an unchecked size. */
+	if (length == 0 || length > SIZE_MAX - PAGE_SIZE_REF) {
+		*err = -EINVAL;
+		return NULL;
+	}
 	if (check_add_overflow(uptr, length, &end)) {
 		*err = -EOVERFLOW;
 		return NULL;

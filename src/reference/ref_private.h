@@ -191,6 +191,7 @@ struct ref_hw_iommu {
 	uint32_t hw_type;                 /* enum iommu_hw_info_type */
 	unsigned int pasid_bits;
 	bool nesting, dirty_tracking, iopf;
+	uint64_t vtd_cap, vtd_ecap;       /* the topology's VT-d registers, 0: derive them */
 	uint32_t nr_resv;
 	struct { uint64_t start, last; } resv[4];
 };

@@ -18,26 +18,29 @@ tb_line() {
 	echo "$*" >"$TB_CHAN"
 }
 
+# busybox sh has no `local`: each helper's variables carry its own prefix, so that a caller's
+# variables (a loop's $f, a suite's $name) survive the call.
 tb_send() {
-	f=$1
-	n=${2:-$(basename "$1")}
-	[ -f "$f" ] || { tb_line "@@TESTBED MISSING $n"; return 1; }
-	tb_line "@@TESTBED FILE $n $(wc -c <"$f")"
-	base64 "$f" >"$TB_CHAN"
-	tb_line "@@TESTBED END $n"
+	tbs_f=$1
+	tbs_n=${2:-$(basename "$1")}
+	[ -f "$tbs_f" ] || { tb_line "@@TESTBED MISSING $tbs_n"; return 1; }
+	tb_line "@@TESTBED FILE $tbs_n $(wc -c <"$tbs_f")"
+	base64 "$tbs_f" >"$TB_CHAN"
+	tb_line "@@TESTBED END $tbs_n"
 }
 
 tb_run() {
-	name=$1
+	tbr_name=$1
 	shift
-	echo "testbed: step $name: $*"
-	t0=$(date +%s)
-	"$@" >"/results/$name.out" 2>&1
-	rc=$?
-	printf '%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - t0 ))" >>/results/steps.tsv
-	echo "testbed: step $name: exit $rc"
-	tb_send "/results/$name.out"
-	return $rc
+	echo "testbed: step $tbr_name: $*"
+	tbr_t0=$(date +%s)
+	"$@" >"/results/$tbr_name.out" 2>&1
+	tbr_rc=$?
+	printf '%s\t%s\t%s\n' "$tbr_name" "$tbr_rc" "$(( $(date +%s) - tbr_t0 ))" \
+		>>/results/steps.tsv
+	echo "testbed: step $tbr_name: exit $tbr_rc"
+	tb_send "/results/$tbr_name.out"
+	return $tbr_rc
 }
 
 tb_driver() {
@@ -49,12 +52,13 @@ tb_driver() {
 }
 
 tb_vfio_bind() {
-	d=/sys/bus/pci/devices/$1
-	[ -d "$d" ] || { echo "tb_vfio_bind: no PCI device $1" >&2; return 1; }
-	echo vfio-pci >"$d/driver_override"
-	[ -e "$d/driver" ] && echo "$1" >"$d/driver/unbind"
+	tbv_d=/sys/bus/pci/devices/$1
+	[ -d "$tbv_d" ] || { echo "tb_vfio_bind: no PCI device $1" >&2; return 1; }
+	echo vfio-pci >"$tbv_d/driver_override"
+	[ -e "$tbv_d/driver" ] && echo "$1" >"$tbv_d/driver/unbind"
 	echo "$1" >/sys/bus/pci/drivers_probe
-	[ "$(tb_driver "$1")" = vfio-pci ] || { echo "tb_vfio_bind: $1 did not bind to vfio-pci" >&2; return 1; }
+	[ "$(tb_driver "$1")" = vfio-pci ] ||
+		{ echo "tb_vfio_bind: $1 did not bind to vfio-pci" >&2; return 1; }
 }
 
 tb_load_modules() {
