@@ -55,6 +55,26 @@ row "256×4 KiB map, page-table layer (map_256x4k)" "$m256 ns" "332–391 ns; ta
 } >>"$out"
 run "$build/bin/ioasid-bench" --standard -j "$tmpd/standard.jsonl" -a "$tmpd/anchors.md"
 
+# Run-to-run agreement: this run against the previous make bench of this build directory (its
+# JSON Lines are kept as BUILD/bench/standard.jsonl); the first run only records.
+mkdir -p "$build/bench"
+prev=$build/bench/standard.jsonl
+if [ -f "$prev" ]; then
+	{
+		echo
+		echo "### Run-to-run agreement: this run against the previous \`make bench\`"
+		echo
+		echo "A figure agrees when each run's median lies inside the other's [min–max]."
+	} >>"$out"
+	run "$build/bin/ioasid-bench" --compare "$prev" "$tmpd/standard.jsonl" || true
+	agree=$(sed -n 's/^compare: \([0-9]*\) figures in both runs, \([0-9]*\) agree .*/\2 of \1/p' \
+		"$last")
+	row "run-to-run agreement of the standard set (this run vs the previous \`make bench\`)" \
+		"${agree:-?}" "all figures (issue 7)" \
+		"$(echo "$agree" | awk '{ if ($1 == $3) print "met"; else print "not met: see the list" }')"
+fi
+cp "$tmpd/standard.jsonl" "$prev"
+
 {
 	echo
 	echo "### What tracing costs: ratio of the traced median to the untraced one, same run"

@@ -11,6 +11,7 @@ PKGS=(
   libcriterion-dev systemtap-sdt-dev
   libclang-rt-14-dev      # ASan/UBSan/LSan/libFuzzer runtimes for clang builds
   tmux                    # end-to-end tests of the terminal UI
+  jq                      # JSON Lines in the testbed's checks (scripts/testbed/verify-bench.sh)
 )
 
 missing=()

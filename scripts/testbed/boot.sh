@@ -68,14 +68,7 @@ timeout --kill-after=5 "$TIMEOUT" qemu-system-x86_64 \
 secs=$(( $(date +%s) - t0 ))
 
 # Unframe the results channel: every complete FILE … END block becomes DIR/<name>.
-status=$(awk -v out="$OUT" '
-	{ sub(/\r$/, "") }
-	/^@@TESTBED FILE / { name = $3; tmp = out "/" name ".b64"; printf "" > tmp; inb = 1; next }
-	/^@@TESTBED END / { if (inb) { close(tmp); system("base64 -d \"" tmp "\" > \"" out "/" \
-		name "\" && rm -f \"" tmp "\"") } inb = 0; next }
-	/^@@TESTBED EXIT / { st = $3; next }
-	inb { print >> tmp }
-	END { print (st == "" ? "" : st) }' "$OUT/channel.log")
+status=$(awk -v out="$OUT" -f "$(dirname "$0")/unframe.awk" "$OUT/channel.log")
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 	echo "boot: suite $SUITE: the guest was still running after ${TIMEOUT} s and was killed;" \
 		"last console lines:" >&2
