@@ -32,9 +32,9 @@
 static char run_bin[PATH_MAX];     /* build/bin/ioasid-run */
 static char clients_dir[PATH_MAX]; /* build/tests/clients */
 static char shim_so[PATH_MAX];     /* build/lib/libioasid-preload.so, resolved */
-static char client[3][PATH_MAX + 16]; /* ioas_client, fd_client, mt_client */
+static char client[4][PATH_MAX + 16]; /* ioas_client, fd_client, mt_client, failnth_client */
 
-enum { IOAS_CLIENT, FD_CLIENT, MT_CLIENT };
+enum { IOAS_CLIENT, FD_CLIENT, MT_CLIENT, FAILNTH_CLIENT };
 
 #define RUN_TIMEOUT_S 90
 #include "run_child.h"
@@ -49,7 +49,8 @@ static bool exists_x(const char *path)
 static void locate_build(void)
 {
 	static const char *const ups[] = { "..", "../.." };
-	static const char *const names[] = { "ioas_client", "fd_client", "mt_client" };
+	static const char *const names[] = { "ioas_client", "fd_client", "mt_client",
+					     "failnth_client" };
 	char self[PATH_MAX - 64], try_[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	size_t i;
@@ -215,6 +216,42 @@ Test(preload, ioas_client_gives_the_kernels_answers)
 	assert_lines(&r, ioas_client_kernel);
 	cr_assert_str_empty(r.err, "the shim writes nothing unless asked:\n%s", r.err);
 	run_free(&r);
+}
+
+/* The kernel's fault-injection files (uapi-shim/preload/failnth.c), as a program uses them:
+ * the real 6.12 kernel of the testbed prints exactly these lines (scripts/testbed, part diff). */
+static const char failnth_client_kernel[] =
+	"debugfs: failslab present, fail_page_alloc present, ignore-gfp-wait takes N\n"
+	"initial: 0\n"
+	"second read: 0 bytes\n"
+	"write 7: rc=1 reads 7\n"
+	"write +3: rc=3 reads 3\n"
+	"write 0x10: rc=4 reads 16\n"
+	"write 3 with two newlines: rc=-1 errno=EINVAL\n"
+	"write abc: rc=-1 errno=EINVAL\n"
+	"write -1: rc=-1 errno=EINVAL\n"
+	"write 4294967296: rc=-1 errno=ERANGE\n"
+	"write 0: rc=1 reads 0\n"
+	"armed at 1, IOAS_ALLOC: ENOMEM, left 0\n"
+	"sweep: success with the counter unspent after some failures, 0 other errnos, then "
+	"success\n"
+	"next IOAS_ALLOC unarmed: rc=0\n";
+
+Test(preload, fail_nth_files_give_the_kernels_answers)
+{
+	struct run r;
+	char dir[] = "/tmp/ioasid-preload-failnth-XXXXXX", env[64];
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(env, sizeof(env), "TMPDIR=%s", dir);
+	run_client(&r, ENV(env), FAILNTH_CLIENT, NULL);
+	assert_status(&r, 0);
+	assert_lines(&r, failnth_client_kernel);
+	cr_assert_str_empty(r.err, "the shim writes nothing unless asked:\n%s", r.err);
+	run_free(&r);
+	/* the debugfs stand-in was made under $TMPDIR and went with the process */
+	cr_assert_eq(rmdir(dir), 0, "%s is not empty after the client exited: %s", dir,
+		     strerror(errno));
 }
 
 Test(preload, ioas_client_through_the_dev_ioasid_alias)

@@ -86,6 +86,9 @@ for c in $clients; do
 		return i ? substr(line, i + 2) : line
 	}
 	FILENAME == ARGV[1] {
+		# a fenced code block is text, whatever its lines look like ("# comment")
+		if ($0 ~ /^```/) { infence = !infence; next }
+		if (infence) next
 		if ($0 ~ /^#+ /) {
 			insec = ($0 ~ /^#+ Reference vs real kernel \(testbed\)/)
 			next

@@ -12,7 +12,7 @@
 #       diff-PID, removed at the end); drivers change with BUILD/bin/ioasid-platform.
 #
 # The sequence (the guest's devices, scripts/testbed/boot.sh; all NICs start on e1000e):
-#   1. diff_edges                                   (no device)
+#   1. diff_edges, failnth_client                   (no device)
 #   2. 0000:02:01.0 -> vfio-pci; its sibling 0000:02:02.0 stays on e1000e (group 4 not viable)
 #      diff_type1 nonviable 4 0000:02:01.0; diff_cdev nonviable CDEV(02:01.0)
 #   3. 0000:02:02.0 -> vfio-pci, 0000:00:03.0 (group 1, alone) -> vfio-pci
@@ -22,7 +22,7 @@
 # The CDEV paths are found, not assumed: /sys/bus/pci/devices/BDF/vfio-dev/vfioN in the guest,
 # `ioasid-platform show` on the host; the transcripts name them only in "# ..." lines.
 #
-# OUTDIR gets edges.txt, type1.txt, cdev.txt (the transcripts: compare them with
+# OUTDIR gets edges.txt, failnth.txt, type1.txt, cdev.txt (the transcripts: compare them with
 # scripts/testbed/compare-transcripts.sh) and NAME.err (each client's stderr, not compared).
 # POSIX sh: runs under busybox sh, dash and bash. Exit status: 0 when every client ran and
 # every driver change took effect, 1 otherwise (the transcripts say which step), 2 for usage.
@@ -35,7 +35,7 @@ OUT=$2
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
 mkdir -p "$OUT" || exit 1
-rm -f "$OUT/edges.txt" "$OUT/type1.txt" "$OUT/cdev.txt" "$OUT"/*.err
+rm -f "$OUT/edges.txt" "$OUT/failnth.txt" "$OUT/type1.txt" "$OUT/cdev.txt" "$OUT"/*.err
 
 case "$MODE" in
 kernel)
@@ -166,6 +166,7 @@ trap finish EXIT
 trap 'exit 1' INT TERM
 
 client edges diff_edges /dev/iommu
+client failnth failnth_client
 
 to_vfio 0000:02:01.0 type1 cdev
 A=$(cdev 0000:02:01.0)
@@ -182,7 +183,7 @@ note cdev "cdev 0000:00:03.0: $(basename "$C")"
 client type1 diff_type1 viable 4 0000:02:01.0 0000:02:02.0 0000:01:00.0
 client cdev diff_cdev viable 4 "$A" "$B" "$C"
 
-for t in edges type1 cdev; do
+for t in edges failnth type1 cdev; do
 	echo "diff-clients: $MODE: $OUT/$t.txt: $(wc -l <"$OUT/$t.txt") lines"
 done
 exit $status

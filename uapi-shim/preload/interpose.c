@@ -38,6 +38,7 @@
 #include "shim.h"
 
 #include <dlfcn.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -90,6 +91,7 @@ void shim_real_resolve(void)
 	RESOLVE(writev, "writev");
 	RESOLVE(mmap, "mmap");
 	RESOLVE(mmap64, "mmap64");
+	RESOLVE(opendir, "opendir");
 #undef RESOLVE
 	/* Symbols a glibc older than 2.34 lacks: fall back to their neighbours. */
 	if (!shim_real.fcntl64)
@@ -782,4 +784,15 @@ SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, of
 	    !shim_mmap(addr, len, prot, flags, fd, off, &ret))
 		return REAL(mmap64)(addr, len, prot, flags, fd, off);
 	return ret;
+}
+
+/* ---- opendir: the debugfs stand-in of the fault-injection switches (failnth.c) --------------- */
+
+SHIM_EXPORT DIR *opendir(const char *path)
+{
+	const char *instead = failnth_debugfs_redirect(path);
+
+	if (instead && shim_debug)
+		shim_log("opendir(%s): the shim's fault-injection stand-in %s", path, instead);
+	return REAL(opendir)(instead ? instead : path);
 }

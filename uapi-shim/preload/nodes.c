@@ -37,6 +37,8 @@ static const struct shim_node shim_nodes[] = {
 	{ .path = "/dev/vfio/vfio", .open = vfio_container_node_open },
 	{ .path = "/dev/vfio/devices/vfioN", .match = vfio_cdev_node_match, .open = vfio_cdev_node_open },
 	{ .path = "/dev/vfio/N", .match = vfio_group_node_match, .open = vfio_group_node_open },
+	{ .path = "/proc/self/task/TID/fail-nth", .match = failnth_node_match,
+	  .open = failnth_node_open },
 };
 
 #define NODE_PATH_MAX 64
@@ -89,8 +91,8 @@ const struct shim_node *shim_node_lookup(int dirfd, const char *path)
 	(void)dirfd; /* an absolute path ignores dirfd, relative ones are never matched */
 	if (!path || path[0] != '/')
 		return NULL;
-	/* Cheap reject: every node lives under /dev. */
-	if (!strstr(path, "dev"))
+	/* Cheap reject: every node lives under /dev, but the fail-nth files. */
+	if (!strstr(path, "dev") && !strstr(path, "fail-nth"))
 		return NULL;
 	if (!path_normalise(path, norm, sizeof(norm)))
 		return NULL;

@@ -4,6 +4,8 @@
  *   fdtable.c    the "open file" objects (struct shim_file), the fd → file table, the fork gate
  *   nodes.c      the device-node table {path, open_fn} and the path normaliser; one open path
  *   iommufd.c    the /dev/iommu node: one reference context per open file
+ *   vfio.c       the VFIO nodes (device cdevs, groups, the type1 container)
+ *   failnth.c    the kernel's fault-injection files, served from the reference's fail-nth
  *   interpose.c  the libc entry points (open*, ioctl, close*, dup*, fcntl*, read/write, mmap)
  *
  * A device node is added by writing a `struct shim_node` (path + open_fn) and a
@@ -139,6 +141,13 @@ bool shim_foreign_process(void);
 void shim_gate_enter(void);
 void shim_gate_exit(void);
 
+/* ---- failnth.c: the kernel's fault-injection files (fail-nth, the debugfs switches) ------------ */
+bool failnth_node_match(const struct shim_node *node, const char *normalised);
+int failnth_node_open(const struct shim_node *node, const char *path, int flags,
+		      struct shim_file *file);
+/* The directory opendir() opens instead of `path` ("/sys/kernel/debug"), or NULL. */
+const char *failnth_debugfs_redirect(const char *path);
+
 /* ---- interpose.c: the next definitions of the interposed functions --------------------------- */
 struct shim_real {
 	int (*open)(const char *, int, ...);
@@ -169,6 +178,7 @@ struct shim_real {
 	ssize_t (*writev)(int, const struct iovec *, int);
 	void *(*mmap)(void *, size_t, int, int, int, off_t);
 	void *(*mmap64)(void *, size_t, int, int, int, off64_t);
+	void *(*opendir)(const char *); /* DIR *, kept opaque here */
 };
 extern struct shim_real shim_real;
 void shim_real_resolve(void);

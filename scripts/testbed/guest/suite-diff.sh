@@ -17,7 +17,7 @@ fi
 mkdir -p /results/diff
 tb_run diff sh "$script" kernel /results/diff /testbed/bin
 rc=$?
-for client in edges type1 cdev; do
+for client in edges failnth type1 cdev; do
 	tb_send "/results/diff/$client.txt" "$client.txt"
 	tb_send "/results/diff/$client.err" "$client.err"
 done
