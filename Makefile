@@ -158,11 +158,13 @@ $(BUILD)/tests/clients/%: tests/clients/%.c $(wildcard tests/clients/*.h)
 	$(CC) -Iuapi-shim -O2 -g -Wall -Wextra -o $@ $<
 
 # check and demo are the README's two commands: each installs what is missing, then builds.
-# check runs every test: the unit and tool tests (normal build + ASan/UBSan), then the
-# real-kernel testbed (docs/TESTBED.md; the first run builds its kernel, ~8 minutes).
+# check runs every test: the unit and tool tests (normal build + ASan/UBSan), a one-minute
+# fuzzing smoke run with the fail-nth sweep (docs/RELIABILITY.md), then the real-kernel testbed
+# (docs/TESTBED.md; the first run builds its kernel, ~8 minutes).
 check: deps
 	@$(MAKE) --no-print-directory all build-asan
 	@scripts/run-tests.sh $(BUILD)
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@scripts/testbed/check-kernel.sh $(BUILD)
 
 build-asan: $(ASAN_TESTS)
@@ -190,6 +192,56 @@ check-kernel: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench.sh $(BUILD)
+
+# ---- fuzzing (issue 9; docs/RELIABILITY.md) ------------------------------------------------
+# A libFuzzer target over the whole uAPI (tests/fuzz/), built with clang into $(BUILD)/fuzz/:
+#   make fuzz FUZZ_TIME=600   a campaign of FUZZ_TIME seconds (scripts/fuzz.sh campaign)
+#   make fuzz-smoke           about a minute: 45 s of fuzzing and the fail-nth sweep of the
+#                             corpus (for make check)
+#   make fuzz-replay          the replay tool: a corpus entry as a plain open/ioctl/close
+#                             program (real kernel, ioasid-run), and the seed assembler
+# The Criterion test tests/test_fuzz_regressions.c replays the corpus and every reproducer of
+# tests/fuzz/regressions/ with the same oracles in the normal and ASan builds.
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 600
+FUZZ_DIR    := $(BUILD)/fuzz
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	       -fno-sanitize-recover=undefined $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread
+FUZZ_SRCS   := $(LIB_SRCS) $(wildcard src/check/*.c) src/trace/event_format.c \
+	       tests/fuzz/decoder.c tests/fuzz/calls.c tests/fuzz/inproc.c
+FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BIN    := $(FUZZ_DIR)/fuzz_uapi
+FUZZ_REPLAY := $(FUZZ_DIR)/fuzz-replay
+
+.PHONY: fuzz fuzz-smoke fuzz-replay fuzz-build
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/obj/src/common/probes.o: FUZZ_CFLAGS += $(PROBE_FLAGS)
+
+$(FUZZ_BIN): tests/fuzz/fuzz_uapi.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lm
+
+$(FUZZ_REPLAY): tests/fuzz/replay.c tests/fuzz/decoder.c tests/fuzz/calls.c \
+		$(wildcard tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -Iuapi-shim -Isrc -Itests -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -o $@ \
+		tests/fuzz/replay.c tests/fuzz/decoder.c tests/fuzz/calls.c
+
+# The regression test compiles the fuzzer's sources in and finds the corpus by absolute path.
+$(BUILD)/tests/test_fuzz_regressions $(BUILD)/asan/tests/test_fuzz_regressions: \
+	TEST_CPPFLAGS += -DFUZZ_DIR='"$(CURDIR)/tests/fuzz"'
+
+fuzz-build: $(FUZZ_BIN) $(FUZZ_REPLAY)
+fuzz-replay: $(FUZZ_REPLAY)
+
+fuzz: fuzz-build
+	@scripts/fuzz.sh $(BUILD) campaign $(FUZZ_TIME)
+
+fuzz-smoke: fuzz-build
+	@scripts/fuzz.sh $(BUILD) smoke 45
 
 # ---- install --------------------------------------------------------------------------------
 install: all

@@ -899,9 +899,28 @@ Test(check, map1_outside_allowed)
 		e->aux = i, e->value = 2;
 	}
 	ioas_map(A, IOAS, 0x1ff000, 2 * PAGE);          /* across the two ranges: fine */
-	ioas_map(A, IOAS, 0x300000, PAGE);
+	ioas_map(A, IOAS, 0x400000, PAGE);              /* FIXED_IOVA outside: the kernel allows */
+	ioas_map(A, IOAS, 0x300000, PAGE)->flags = IOASID_EVF_AUTO_IOVA;   /* the allocator's */
 	run();
 	only_violation(IOASID_RULE_MAP_1, has);
+}
+
+/* A failed unmap removed the whole areas before the one it could not take (the kernel's
+ * iopt_unmap_iova_range): IOVA [0x200000, 0x3fffff] is free again although the unmap said
+ * ENOENT and the range started at 0 (found by the fuzzer). */
+Test(check, map1_legal_partial_unmap_then_remap)
+{
+	struct ioasid_event *e;
+
+	world();
+	ioas_map(A, IOAS, 0x200000, 0x200000);
+	ioas_map(A, IOAS, 0x400000, 0x200000);
+	e = ioas_unmap(A, IOAS, 0, 0x401000, 0x200000);
+	e->result = -ENOENT, e->flags = IOASID_EVF_REFUSED;
+	ioas_map(A, IOAS, 0x200000, 0x200000);
+	ioas_map(A, IOAS, 0x400000, PAGE);               /* the second area is still there */
+	run();
+	only_violation(IOASID_RULE_MAP_1, NULL);
 }
 
 Test(check, map1_into_reserved)

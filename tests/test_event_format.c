@@ -139,8 +139,10 @@ Test(event_format, flags)
 	cr_assert_str_eq(buf, "");
 	ioasid_event_format_flags(IOASID_EVF_REFUSED | IOASID_EVF_STRICT, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "REFUSED|STRICT");
-	ioasid_event_format_flags(IOASID_EVF_NESTED | 0x200 | 0x80000000u, buf, sizeof(buf));
-	cr_assert_str_eq(buf, "NESTED|0x80000200");
+	ioasid_event_format_flags(IOASID_EVF_NESTED | 0x800 | 0x80000000u, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "NESTED|0x80000800");
+	ioasid_event_format_flags(IOASID_EVF_AUTO_IOVA, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "AUTO_IOVA");
 	ioasid_event_format_flags(0x400, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "0x400");
 	ioasid_event_format_flags(0x1ff, buf, sizeof(buf));

@@ -407,6 +407,9 @@ Test(events, ioas_maps_and_unmaps_one_event_per_call)
 	ev = nth(IOASID_EV_IOAS_MAP, 5);
 	expect(ev, iova, auto_iova);
 	expect(ev, length, auto_len);
+	cr_assert(ev->flags & IOASID_EVF_AUTO_IOVA, "an allocated IOVA is flagged AUTO_IOVA");
+	cr_assert_eq(nth(IOASID_EV_IOAS_MAP, 0)->flags & IOASID_EVF_AUTO_IOVA, 0,
+		     "a FIXED_IOVA map is not flagged AUTO_IOVA");
 	expect_refused(nth(IOASID_EV_IOAS_MAP, 6), EEXIST);
 	expect(nth(IOASID_EV_IOAS_MAP, 6), iova, 0x1000000);
 	expect_refused(nth(IOASID_EV_IOAS_MAP, 7), EOPNOTSUPP);
@@ -611,7 +614,9 @@ Test(events, map_file_and_copy)
 
 	assert_rc(0, _ioas_copy(dst, &iova, src, 0x301000, 2 * PAGE, MAP_FIXED_RW));
 	assert_rc(-ENOENT, _ioas_copy(dst, &iova, src, 0x900000, PAGE, MAP_FIXED_RW));
-	cr_assert_eq(count(IOASID_EV_IOAS_COPY), 2);
+	/* the destination does not exist: refused, not announced as done (found by the fuzzer) */
+	assert_rc(-ENOENT, _ioas_copy(4242, &iova, src, 0x301000, PAGE, MAP_FIXED_RW));
+	cr_assert_eq(count(IOASID_EV_IOAS_COPY), 3);
 	ev = nth(IOASID_EV_IOAS_COPY, 0);
 	expect(ev, ctx, cookie);
 	expect(ev, obj, dst);
@@ -625,6 +630,9 @@ Test(events, map_file_and_copy)
 	ev = nth(IOASID_EV_IOAS_COPY, 1);
 	expect_refused(ev, ENOENT);
 	expect(ev, value, 0x900000);
+	ev = nth(IOASID_EV_IOAS_COPY, 2);
+	expect_refused(ev, ENOENT);
+	expect(ev, obj, 4242);
 	cr_assert_eq(count(IOASID_EV_IOAS_MAP), 1, "a copy is not a map");
 	close(fd);
 }

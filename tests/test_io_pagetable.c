@@ -258,3 +258,134 @@ Test(io_pagetable, huge_pages_off_keeps_working)
 	assert_rc(0, ioasid_test_dma(self, dom, (6UL << 20) + 5, &got, 1, 0, &fault));
 	cr_assert_eq(got, 77);
 }
+
+/* ---- iopt_cut_iova (VFIO TYPE1 v1's partial unmaps): the kernel's iopt_area_split rules ---- */
+
+/* The io_pagetable of an IOAS; the lookup's reference is dropped at once (the context holds the
+ * IOAS for the rest of the test). */
+static struct io_pagetable *iopt_of(uint32_t id)
+{
+	int rc = 0;
+	struct ref_ioas *ioas = ref_get_ioas(self, id, &rc);
+
+	cr_assert_not_null(ioas, "IOAS %u: %d", id, rc);
+	ref_put_object(self, &ioas->obj);
+	return &ioas->iopt;
+}
+
+static int cut(uint32_t id, uint64_t iova)
+{
+	return iopt_cut_iova(iopt_of(id), &iova, 1);
+}
+
+static void huge_pages_off(uint32_t id)
+{
+	uint64_t v = 0;
+
+	assert_rc(0, _option(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET, id, &v));
+}
+
+/* A cut only moves area boundaries: IOMMU_IOAS_UNMAP (whole areas only) shows where they are. */
+Test(io_pagetable, cut_makes_areas_unmappable_alone)
+{
+	uint32_t id = ioas_alloc_ok();
+	uint8_t *b = test_buffer(16 * PAGE);
+	const uint64_t X = 0x400000;
+
+	ioas_map_fixed_ok(id, b, 16 * PAGE, X);
+	/* at an area's first or last byte, or where nothing is mapped: nothing to do */
+	assert_rc(0, cut(id, X));
+	assert_rc(0, cut(id, X + 16 * PAGE - 1));
+	assert_rc(0, cut(id, X + 32 * PAGE));
+	ioas_unmap_err(ENOENT, id, X, 4 * PAGE);
+	/* both edges of the middle: three areas */
+	{
+		const uint64_t iovas[] = { X + 8 * PAGE - 1, X + 4 * PAGE - 1 };
+
+		assert_rc(0, iopt_cut_iova(iopt_of(id), iovas, 2));
+	}
+	ioas_unmap_err(ENOENT, id, X + 2 * PAGE, 4 * PAGE);
+	ioas_unmap_ok(id, X + 4 * PAGE, 4 * PAGE, 4 * PAGE);
+	ioas_unmap_ok(id, X, 4 * PAGE, 4 * PAGE);
+	ioas_unmap_ok(id, X + 8 * PAGE, 8 * PAGE, 8 * PAGE);
+	/* no domain and large pages on: alignment 1, a cut may fall inside a page */
+	ioas_map_fixed_ok(id, b, 16 * PAGE, X);
+	assert_rc(0, cut(id, X + 100));
+	ioas_unmap_ok(id, X, 101, 101);
+	ioas_unmap_ok(id, X + 101, 16 * PAGE - 101, 16 * PAGE - 101);
+}
+
+/* Domains that may hold huge IOPTEs for the area forbid cutting it (EINVAL); with large pages
+ * off the IOAS's alignment (PAGE_SIZE) applies to the cut, in IOVA and in the memory. */
+Test(io_pagetable, cut_needs_small_pages_and_alignment)
+{
+	uint32_t huge = ioas_alloc_ok(), small = ioas_alloc_ok();
+	uint8_t *b = test_buffer(16 * PAGE);
+	const uint64_t X = 0x400000;
+
+	cr_assert_gt(ioasid_test_domain_attach(self, huge, 0), 0);
+	ioas_map_fixed_ok(huge, b, 16 * PAGE, X);
+	assert_rc(-EINVAL, cut(huge, X + 4 * PAGE - 1));
+
+	huge_pages_off(small);
+	cr_assert_gt(ioasid_test_domain_attach(self, small, 0), 0);
+	ioas_map_fixed_ok(small, b, 16 * PAGE, X);
+	assert_rc(-EINVAL, cut(small, X + 4 * PAGE - 2));
+	assert_rc(-EINVAL, cut(small, X + 4 * PAGE));
+	assert_rc(0, cut(small, X + 4 * PAGE - 1));
+	ioas_unmap_ok(small, X, 4 * PAGE, 4 * PAGE);
+}
+
+/* Pins of accesses are not tracked per part: an area they pin cannot be cut (EINVAL) until they
+ * let go. */
+Test(io_pagetable, cut_refused_while_an_access_pins)
+{
+	uint32_t id = ioas_alloc_ok();
+	uint8_t *b = test_buffer(16 * PAGE);
+	const uint64_t X = 0x400000;
+	void *pages[1];
+
+	huge_pages_off(id);
+	ioas_map_fixed_ok(id, b, 16 * PAGE, X);
+	assert_rc(0, iopt_access_pin(iopt_of(id), X + 10 * PAGE, PAGE, pages, 0));
+	assert_rc(-EINVAL, cut(id, X + 4 * PAGE - 1));
+	iopt_access_unpin(iopt_of(id), X + 10 * PAGE, PAGE);
+	assert_rc(0, cut(id, X + 4 * PAGE - 1));
+}
+
+/* Pinned pages stay charged once: a cut charges nothing, the unmap of a part unpins exactly its
+ * pages, and pages that IOAS_COPY shares with another IOAS stay pinned while that one maps them
+ * (MD_CHECK_REFS's count, iopt_count_user_pins, per page). */
+Test(io_pagetable, cut_keeps_pinned_pages_exact)
+{
+	uint32_t a = ioas_alloc_ok(), c = ioas_alloc_ok();
+	uint8_t *b = test_buffer(16 * PAGE);
+	const uint64_t X = 0x400000, Y = 0x800000;
+	uint64_t iova = Y;
+	uint32_t pins[16];
+
+	huge_pages_off(a);
+	huge_pages_off(c);
+	cr_assert_gt(ioasid_test_domain_attach(self, a, 0), 0);
+	cr_assert_gt(ioasid_test_domain_attach(self, c, 0), 0);
+	ioas_map_fixed_ok(a, b, 16 * PAGE, X);
+	assert_rc(0, _ioas_copy(c, &iova, a, X + 8 * PAGE, 8 * PAGE, MAP_FIXED_RW));
+	cr_assert_eq(stats().pinned_pages, 16);
+
+	{
+		const uint64_t iovas[] = { X + 12 * PAGE - 1, X + 4 * PAGE - 1 };
+
+		assert_rc(0, iopt_cut_iova(iopt_of(a), iovas, 2));
+	}
+	cr_assert_eq(stats().pinned_pages, 16, "a cut charges or uncharges nothing");
+	ioas_unmap_ok(a, X + 4 * PAGE, 8 * PAGE, 8 * PAGE);
+	/* pages 4-7 were only a's; 8-11 are still c's */
+	cr_assert_eq(stats().pinned_pages, 12);
+	assert_rc(0, iopt_count_user_pins((uintptr_t)b, 16, pins));
+	for (int i = 0; i < 16; i++)
+		cr_assert_eq(pins[i], i >= 4 && i < 8 ? 0 : 1, "page %d: %u pins", i, pins[i]);
+	ioas_unmap_ok(c, Y, 8 * PAGE, 8 * PAGE);
+	cr_assert_eq(stats().pinned_pages, 8);
+	ioas_unmap_ok(a, X, 16 * PAGE, 8 * PAGE);
+	cr_assert_eq(stats().pinned_pages, 0);
+}

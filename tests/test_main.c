@@ -2,7 +2,10 @@
  * Suite `main` (src/reference/main.c). Expected values are the kernel's (iommufd main.c and
  * the selftest iommufd.cmd_length / cmd_fail cases). */
 #include "ioasid_test.h"
+#include "reference/ref_private.h"
 
+#include <linux/vfio.h>
+#include <signal.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
 
@@ -206,3 +209,32 @@ Test(main, close_with_everything_in_use)
 	/* fini closes the context with two domains, two IOASes and a pinned area */
 	(void)b;
 }
+
+/* ---- what a handler may answer (ref_ioctl_check_ret) ----------------------------------------- */
+
+Test(main, handler_answers_pass_when_they_are_0_errno_or_a_value)
+{
+	cr_assert_eq(ref_ioctl_check_ret(IOMMU_IOAS_MAP, 0), 0);
+	cr_assert_eq(ref_ioctl_check_ret(IOMMU_IOAS_MAP, -ENOENT), -ENOENT);
+	cr_assert_eq(ref_ioctl_check_ret(IOMMU_TEST_CMD, -EINVAL), -EINVAL);
+	/* the two commands that answer a value */
+	cr_assert_eq(ref_ioctl_check_ret(VFIO_CHECK_EXTENSION, 1), 1);
+	cr_assert_eq(ref_ioctl_check_ret(VFIO_GET_API_VERSION, VFIO_API_VERSION), VFIO_API_VERSION);
+	assert_rc(1, ioasid_ctx_ioctl(self, VFIO_CHECK_EXTENSION, (void *)VFIO_TYPE1v2_IOMMU));
+}
+
+#if REF_STRICT_RETURNS
+/* Sanitizer (and -DIOASID_DEBUG) builds stop at the bug: tests and the fuzzer see it there. */
+Test(main, positive_answer_of_a_status_handler_aborts, .signal = SIGABRT)
+{
+	ref_ioctl_check_ret(IOMMU_TEST_CMD, 32764);
+}
+#else
+/* Other builds never let it out as a result: EIO, and the reason in ioasid_last_error(). */
+Test(main, positive_answer_of_a_status_handler_is_eio)
+{
+	cr_assert_eq(ref_ioctl_check_ret(IOMMU_TEST_CMD, 32764), -EIO);
+	cr_assert_eq(ref_ioctl_check_ret(IOMMU_IOAS_UNMAP, 4096), -EIO);
+	cr_assert(strstr(ioasid_last_error(), "answered 4096"), "%s", ioasid_last_error());
+}
+#endif

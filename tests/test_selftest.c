@@ -759,3 +759,224 @@ Test(selftest, pasid_ops)
 	destroy_ok(stdev);
 	destroy_ok(pasid_hwpt);
 }
+
+/* ---- MD_CHECK_IOTLB and the mock nested domain's invalidation ------------------------------- */
+
+/* Fill a stretch of the stack with a non-zero pattern, so that a handler that answers with an
+ * uninitialised local finds garbage rather than a lucky 0. */
+static __attribute__((noinline)) void scribble_stack(void)
+{
+	volatile uint8_t junk[16384];
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = 0x7f;
+}
+
+static int _check_iotlb(uint32_t hwpt, uint32_t id, uint32_t expect)
+{
+	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_MD_CHECK_IOTLB, .id = hwpt,
+				      .check_iotlb = { .id = id, .iotlb = expect } };
+
+	scribble_stack();
+	return _test_cmd(&cmd);
+}
+#define check_iotlb_ok(hwpt, id, v) assert_rc(0, _check_iotlb(hwpt, id, v))
+#define check_iotlb_err(e, hwpt, id, v) assert_rc(-(e), _check_iotlb(hwpt, id, v))
+
+static void check_iotlb_all(uint32_t hwpt, uint32_t v0, uint32_t v1, uint32_t v2, uint32_t v3)
+{
+	check_iotlb_ok(hwpt, 0, v0);
+	check_iotlb_ok(hwpt, 1, v1);
+	check_iotlb_ok(hwpt, 2, v2);
+	check_iotlb_ok(hwpt, 3, v3);
+}
+
+static int _invalidate(uint32_t hwpt, const struct iommu_hwpt_invalidate_selftest *reqs,
+		       uint32_t type, uint32_t entry_len, uint32_t *num)
+{
+	struct iommu_hwpt_invalidate cmd = { .size = sizeof(cmd), .hwpt_id = hwpt,
+					     .data_uptr = (uintptr_t)reqs, .data_type = type,
+					     .entry_len = entry_len, .entry_num = *num };
+	int rc = _ioctl(IOMMU_HWPT_INVALIDATE, &cmd);
+
+	*num = cmd.entry_num;
+	return rc;
+}
+#define ST_INV IOMMU_HWPT_INVALIDATE_DATA_SELFTEST
+#define REQ_LEN sizeof(struct iommu_hwpt_invalidate_selftest)
+
+/* A selftest nested HWPT on parent whose four IOTLB entries start at `iotlb` (the kernel's
+ * mock_domain_alloc_nested), given 6.8's 4-byte struct. */
+static uint32_t nested_alloc_ok(uint32_t idev, uint32_t parent, uint32_t iotlb)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = iotlb };
+	uint32_t nested = 0;
+
+	assert_rc(0, _hwpt_alloc(idev, parent, 0, IOMMU_HWPT_DATA_SELFTEST, &data,
+				 sizeof(data.iotlb), 0, &nested));
+	return nested;
+}
+
+/* A mock device, a NEST_PARENT HWPT on its IOAS and a nested HWPT over it. */
+static uint32_t nested_setup(uint32_t iotlb, uint32_t *stdev, uint32_t *idev, uint32_t *parent)
+{
+	uint32_t ioas = ioas_alloc_ok(), hwpt;
+
+	mock_domain_ok(ioas, stdev, &hwpt, idev);
+	assert_rc(0, _hwpt_alloc(*idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, NULL, 0, 0,
+				 parent));
+	return nested_alloc_ok(*idev, *parent, iotlb);
+}
+
+/* MD_CHECK_IOTLB answers 0 or -errno, never a value: it once returned an uninitialised rc
+ * (32764 through ioctl(), iommufd_ioas.*.alloc_hwpt_nested at iommufd.c:362). */
+Test(selftest, md_check_iotlb_answers_0_or_errno)
+{
+	uint32_t stdev, idev, parent;
+	uint32_t nested = nested_setup(IOMMU_TEST_IOTLB_DEFAULT, &stdev, &idev, &parent);
+
+	for (int round = 0; round < 64; round++)
+		check_iotlb_all(nested, IOMMU_TEST_IOTLB_DEFAULT, IOMMU_TEST_IOTLB_DEFAULT,
+				IOMMU_TEST_IOTLB_DEFAULT, IOMMU_TEST_IOTLB_DEFAULT);
+	check_iotlb_err(EINVAL, nested, 0, 0);                  /* a different value */
+	check_iotlb_err(EINVAL, nested, MOCK_NESTED_DOMAIN_IOTLB_ID_MAX + 1,
+			IOMMU_TEST_IOTLB_DEFAULT);              /* beyond the four entries */
+	check_iotlb_err(ENOENT, parent, 0, IOMMU_TEST_IOTLB_DEFAULT); /* not nested */
+	check_iotlb_err(ENOENT, 999, 0, IOMMU_TEST_IOTLB_DEFAULT);
+	destroy_ok(nested);
+	destroy_ok(stdev);
+	destroy_ok(parent);
+}
+
+/* The kernel's mock_domain_cache_invalidate_user() as iommufd_ioas.alloc_hwpt_nested drives it:
+ * requests are handled in order and the first bad one stops the array (entry_num = done);
+ * flags beyond FLAG_ALL → EOPNOTSUPP, iotlb_id > 3 → EINVAL, an entry longer than the struct →
+ * EINVAL even with a zero tail (iommu_copy_struct_from_user), FLAG_ALL clears every entry. */
+Test(selftest, nested_invalidation_sequence)
+{
+	const uint32_t D = IOMMU_TEST_IOTLB_DEFAULT;
+	uint32_t stdev, idev, parent, nested = nested_setup(D, &stdev, &idev, &parent);
+	uint32_t other = nested_alloc_ok(idev, parent, D), num;
+	struct iommu_hwpt_invalidate_selftest reqs[2] = { 0 };
+
+	/* a paging HWPT takes no invalidation: EINVAL (6.13+; 6.12 said ENOENT) */
+	num = 1;
+	assert_rc(-EINVAL, _invalidate(parent, reqs, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 0);
+	num = 0;                                       /* probes the type only */
+	assert_rc(0, _invalidate(nested, reqs, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 0);
+	num = 1;
+	assert_rc(-EINVAL, _invalidate(nested, reqs, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID,
+				       REQ_LEN, &num));
+	cr_assert_eq(num, 0);
+	num = 1;                                       /* longer than the struct, zero tail */
+	assert_rc(-EINVAL, _invalidate(nested, reqs, ST_INV, REQ_LEN + 1, &num));
+	cr_assert_eq(num, 0);
+	num = 1;
+	assert_rc(-EINVAL, _invalidate(nested, reqs, ST_INV, 1, &num));
+	cr_assert_eq(num, 0);
+	num = 1;
+	reqs[0].flags = 0xffffffff;
+	assert_rc(-EOPNOTSUPP, _invalidate(nested, reqs, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 0);
+	num = 1;
+	reqs[0].flags = 0;
+	assert_rc(-EINVAL, _invalidate(nested, NULL, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 0);
+	num = 1;
+	assert_rc(-EINVAL, _invalidate(nested, reqs, ST_INV, 0, &num));
+	cr_assert_eq(num, 0);
+	num = 1;
+	reqs[0].iotlb_id = MOCK_NESTED_DOMAIN_IOTLB_ID_MAX + 1;
+	assert_rc(-EINVAL, _invalidate(nested, reqs, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 0);
+	check_iotlb_all(nested, D, D, D, D);
+
+	/* the first request is done, the second's flags stop the array */
+	num = 2;
+	reqs[0] = (struct iommu_hwpt_invalidate_selftest){ .flags = 0, .iotlb_id = 0 };
+	reqs[1] = (struct iommu_hwpt_invalidate_selftest){ .flags = 0xffffffff, .iotlb_id = 1 };
+	assert_rc(-EOPNOTSUPP, _invalidate(nested, reqs, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 1);
+	check_iotlb_all(nested, 0, D, D, D);
+	/* the same with an iotlb_id out of range */
+	num = 2;
+	reqs[1] = (struct iommu_hwpt_invalidate_selftest){ .flags = 0,
+		.iotlb_id = MOCK_NESTED_DOMAIN_IOTLB_ID_MAX + 1 };
+	assert_rc(-EINVAL, _invalidate(nested, reqs, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 1);
+	check_iotlb_all(nested, 0, D, D, D);
+	num = 1;
+	reqs[0].iotlb_id = 1;
+	assert_rc(0, _invalidate(nested, reqs, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 1);
+	check_iotlb_all(nested, 0, 0, D, D);
+	num = 2;
+	reqs[0].iotlb_id = 2;
+	reqs[1] = (struct iommu_hwpt_invalidate_selftest){ .flags = 0, .iotlb_id = 3 };
+	assert_rc(0, _invalidate(nested, reqs, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 2);
+	check_iotlb_all(nested, 0, 0, 0, 0);
+
+	/* FLAG_ALL on the other nested HWPT of the parent clears all four whatever iotlb_id
+	 * names, but the range check comes first */
+	check_iotlb_all(other, D, D, D, D);
+	num = 1;
+	reqs[0] = (struct iommu_hwpt_invalidate_selftest){
+		.flags = IOMMU_TEST_INVALIDATE_FLAG_ALL, .iotlb_id = 7 };
+	assert_rc(-EINVAL, _invalidate(other, reqs, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 0);
+	check_iotlb_all(other, D, D, D, D);
+	num = 1;
+	reqs[0].iotlb_id = 2;
+	assert_rc(0, _invalidate(other, reqs, ST_INV, REQ_LEN, &num));
+	cr_assert_eq(num, 1);
+	check_iotlb_all(other, 0, 0, 0, 0);
+	destroy_ok(other);
+	destroy_ok(nested);
+	destroy_ok(stdev);
+	destroy_ok(parent);
+}
+
+/* Nested HWPT data longer than the driver's struct is EINVAL even with a zero tail; the newest
+ * struct (8 bytes, pagetable_type) is taken, a shorter one than iotlb is not. */
+Test(selftest, nested_alloc_data_length)
+{
+	uint32_t ioas = ioas_alloc_ok(), stdev, hwpt, idev, parent, nested = 0;
+	uint8_t data[16] = { 0 };
+
+	mock_domain_ok(ioas, &stdev, &hwpt, &idev);
+	assert_rc(0, _hwpt_alloc(idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, NULL, 0, 0, &parent));
+	assert_rc(-EINVAL, _hwpt_alloc(idev, parent, 0, IOMMU_HWPT_DATA_SELFTEST, data, 3, 0,
+				       &nested));
+	assert_rc(-EINVAL, _hwpt_alloc(idev, parent, 0, IOMMU_HWPT_DATA_SELFTEST, data, 9, 0,
+				       &nested));
+	assert_rc(-EFAULT, _hwpt_alloc(idev, parent, 0, IOMMU_HWPT_DATA_SELFTEST, NULL, 4, 0,
+				       &nested));
+	assert_rc(0, _hwpt_alloc(idev, parent, 0, IOMMU_HWPT_DATA_SELFTEST, data, 8, 0, &nested));
+	check_iotlb_all(nested, 0, 0, 0, 0);
+	destroy_ok(nested);
+	destroy_ok(stdev);
+	destroy_ok(parent);
+}
+
+/* PASID_CHECK_HWPT of the HWPT that is attached answers exactly 0: a found object left rc
+ * uninitialised on that path. */
+Test(selftest, pasid_check_hwpt_answers_0)
+{
+	uint32_t ioas = ioas_alloc_ok(), stdev, hwpt, idev, pasid_hwpt, pt;
+
+	assert_rc(0, _mock_domain_flags(ioas, MOCK_FLAGS_DEVICE_PASID, &stdev, &hwpt, &idev));
+	assert_rc(0, _hwpt_alloc(idev, ioas, IOMMU_HWPT_ALLOC_PASID, 0, NULL, 0, 0, &pasid_hwpt));
+	pt = pasid_hwpt;
+	assert_rc(0, _replace(stdev, &pt));
+	assert_rc(0, _pasid(IOMMU_TEST_OP_PASID_ATTACH, stdev, 7, pasid_hwpt));
+	for (int round = 0; round < 64; round++) {
+		scribble_stack();
+		assert_rc(0, _pasid(IOMMU_TEST_OP_PASID_CHECK_HWPT, stdev, 7, pasid_hwpt));
+	}
+	assert_rc(0, _pasid(IOMMU_TEST_OP_PASID_DETACH, stdev, 7, 0));
+	destroy_ok(stdev);
+	destroy_ok(pasid_hwpt);
+}

@@ -1331,3 +1331,13 @@ Test(vfio_clients, cdev_client_mdev)
 
 	check_client("cdev_client", args);
 }
+
+/* A page request reported through the shim: the fault fd's readiness is an eventfd the
+ * reference writes itself. With libc's write() the shim routed that write back into the
+ * reference, which waited for its own lock: the first DMA that raised a request hung. */
+Test(vfio_clients, iopf_client)
+{
+	const char *const args[] = { "/dev/vfio/devices/vfio0", NULL };
+
+	check_client("iopf_client", args);
+}

@@ -581,10 +581,197 @@ static void check_huge_map(void)
 	}
 	munmap(raw, buf_size + HUGE);
 }
-/* vfio_compat_v1::huge_map (the kernel selftest's v1 variant) needs iopt_cut_iova(): a TYPE1
- * v1 unmap of part of a mapping splits the area. Not implemented yet (see README, "Known
- * gaps"): under v1 such an unmap currently answers ENOENT like v2. */
+Test(vfio_compat_v1, huge_map) { check_huge_map(); }
 Test(vfio_compat_v2, huge_map) { check_huge_map(); }
+
+/* ---- TYPE1 v1: unmapping part of a mapping (iopt_cut_iova) --------------------------------- */
+
+static uint64_t pinned_pages(void)
+{
+	struct ioasid_ctx_stats st;
+
+	assert_rc(0, ioasid_ctx_get_stats(self, &st));
+	return st.pinned_pages;
+}
+
+/* A device read of one byte at iova through the compat domain: the byte, or -1 for a fault. */
+static int dma_byte(uint64_t iova)
+{
+	uint64_t fault = 0;
+	uint8_t got;
+	int rc = ioasid_test_dma(self, compat_domain, iova, &got, 1, 0, &fault);
+
+	if (rc == -EFAULT) {
+		cr_assert_eq(fault, iova);
+		return -1;
+	}
+	assert_rc(0, rc);
+	return got;
+}
+
+static uint64_t stale_hits(void)
+{
+	struct ioasid_iotlb_stats st;
+
+	assert_rc(0, ioasid_test_iotlb_stats(self, compat_domain, &st));
+	return st.stale_hits;
+}
+
+/* Fill page i of buf with the byte i + 1 and map n pages at base; read every page once through
+ * the device so that the IOTLB holds them all. */
+static void map_pages_warm(uint8_t *buf, uint64_t base, unsigned int n)
+{
+	for (unsigned int i = 0; i != n; i++)
+		memset(buf + i * PAGE, (int)(i + 1), PAGE);
+	map_dma_ok(base, buf, n * PAGE);
+	for (unsigned int i = 0; i != n; i++)
+		cr_assert_eq(dma_byte(base + i * PAGE), (int)(i + 1));
+}
+
+/* Pages [first, last] of the mapping at base: mapped (their own bytes) or gone (DMA faults). */
+static void expect_pages(uint64_t base, unsigned int first, unsigned int last, bool mapped)
+{
+	for (unsigned int i = first; i <= last; i++)
+		cr_assert_eq(dma_byte(base + i * PAGE), mapped ? (int)(i + 1) : -1,
+			     "page %u should be %s", i, mapped ? "mapped" : "unmapped");
+}
+
+/* One 16-page mapping, cut from the middle, the start and the end: each unmap answers the bytes
+ * of its range, the pages go from the domain with the IOTLB invalidated (no stale hit after
+ * the entries were warm), the pages around stay, and exactly the removed pages are unpinned. */
+Test(vfio_compat_v1, partial_unmap_middle_start_end)
+{
+	const uint64_t base = 1UL << 24;
+	const uint64_t pinned0 = pinned_pages();
+
+	map_pages_warm(buffer, base, 16);
+	cr_assert_eq(pinned_pages(), pinned0 + 16);
+
+	unmap_dma_ok(base + 4 * PAGE, 4 * PAGE, 4 * PAGE);          /* the middle */
+	expect_pages(base, 4, 7, false);
+	expect_pages(base, 0, 3, true);
+	expect_pages(base, 8, 15, true);
+	cr_assert_eq(pinned_pages(), pinned0 + 12);
+
+	unmap_dma_ok(base, 2 * PAGE, 2 * PAGE);                     /* the start */
+	expect_pages(base, 0, 1, false);
+	expect_pages(base, 2, 3, true);
+	cr_assert_eq(pinned_pages(), pinned0 + 10);
+
+	unmap_dma_ok(base + 14 * PAGE, 2 * PAGE, 2 * PAGE);         /* the end */
+	expect_pages(base, 14, 15, false);
+	expect_pages(base, 8, 13, true);
+	cr_assert_eq(pinned_pages(), pinned0 + 8);
+
+	/* Left: pages 2-3 and 8-13. A range over the end of one, the hole and the start of the
+	 * other cuts both and answers the bytes that were mapped in it. */
+	unmap_dma_ok(base + 3 * PAGE, 7 * PAGE, 3 * PAGE);
+	expect_pages(base, 3, 9, false);
+	expect_pages(base, 2, 2, true);
+	expect_pages(base, 10, 13, true);
+	cr_assert_eq(pinned_pages(), pinned0 + 5);
+	cr_assert_eq(stale_hits(), 0, "a DMA hit a translation the unmap had removed");
+
+	unmap_dma_ok(base, 16 * PAGE, 5 * PAGE);
+	cr_assert_eq(pinned_pages(), pinned0);
+}
+
+/* Large pages are off under v1, so a 2 MiB-aligned, THP-backed mapping is held in 4 KiB
+ * leaves: a range across the 2 MiB boundary goes and the pages on both sides, in what would
+ * have been two huge leaves, keep translating. */
+Test(vfio_compat_v1, partial_unmap_across_huge_leaves)
+{
+	const uint64_t base = 1UL << 30, hole = base + HUGE - 2 * PAGE;
+	uint8_t *raw = mmap(NULL, 3 * HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+	uint8_t *buf;
+	uint64_t pinned0 = pinned_pages();
+
+	cr_assert_neq(raw, MAP_FAILED);
+	buf = (uint8_t *)(((uintptr_t)raw + HUGE - 1) & ~(HUGE - 1));
+	madvise(buf, 2 * HUGE, MADV_HUGEPAGE);
+	for (size_t i = 0; i != 2 * HUGE; i += PAGE)
+		buf[i] = (uint8_t)(i / PAGE % 251);
+	map_dma_ok(base, buf, 2 * HUGE);
+	for (uint64_t off = HUGE - 4 * PAGE; off != HUGE + 4 * PAGE; off += PAGE)
+		cr_assert_eq(dma_byte(base + off), (int)(off / PAGE % 251));
+
+	unmap_dma_ok(hole, 4 * PAGE, 4 * PAGE);
+	for (uint64_t off = HUGE - 4 * PAGE; off != HUGE + 4 * PAGE; off += PAGE) {
+		bool gone = base + off >= hole && base + off < hole + 4 * PAGE;
+
+		cr_assert_eq(dma_byte(base + off), gone ? -1 : (int)(off / PAGE % 251),
+			     "IOVA %#llx", (unsigned long long)(base + off));
+	}
+	cr_assert_eq(dma_byte(base), 0);
+	cr_assert_eq(dma_byte(base + 2 * HUGE - PAGE), (int)((2 * HUGE - PAGE) / PAGE % 251));
+	cr_assert_eq(stale_hits(), 0);
+	cr_assert_eq(pinned_pages(), pinned0 + 2 * HUGE / PAGE - 4);
+	unmap_dma_ok(base, 2 * HUGE, 2 * HUGE - 4 * PAGE);
+	cr_assert_eq(pinned_pages(), pinned0);
+	munmap(raw, 3 * HUGE);
+}
+
+/* v2 cuts nothing: part of a mapping is ENOENT, size 0 is written back, nothing moved. */
+Test(vfio_compat_v2, partial_unmap_is_enoent)
+{
+	const uint64_t base = 1UL << 24;
+	uint64_t out = 77;
+
+	map_pages_warm(buffer, base, 16);
+	assert_rc(-ENOENT, _unmap_dma(base + 4 * PAGE, 4 * PAGE, 0, &out));
+	cr_assert_eq(out, 0);
+	assert_rc(-ENOENT, _unmap_dma(base, 2 * PAGE, 0, &out));
+	assert_rc(-ENOENT, _unmap_dma(base + 14 * PAGE, 2 * PAGE, 0, &out));
+	expect_pages(base, 0, 15, true);
+	unmap_dma_ok(base, 16 * PAGE, 16 * PAGE);
+}
+
+/* What decides is the IOAS's large pages, not the version (the kernel's
+ * iommufd_vfio_unmap_dma): a v2 container whose IOAS has IOMMU_OPTION_HUGE_PAGES 0 cuts. */
+Test(vfio_compat_v2, huge_pages_off_cuts_too)
+{
+	const uint64_t base = 1UL << 24;
+	uint64_t off = 0;
+
+	assert_rc(0, _option(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET, compat_ioas, &off));
+	map_pages_warm(buffer, base, 16);
+	unmap_dma_ok(base + 4 * PAGE, 4 * PAGE, 4 * PAGE);
+	expect_pages(base, 4, 7, false);
+	expect_pages(base, 3, 3, true);
+	expect_pages(base, 8, 8, true);
+}
+
+/* The cuts' own refusals, before anything is unmapped, and size is not written back: an edge
+ * that is not page aligned (the IOAS's alignment) is EINVAL where v2 says ENOENT. */
+Test(vfio_compat_v1, unaligned_cut_is_einval)
+{
+	const uint64_t base = 1UL << 24;
+	uint64_t out = 77;
+
+	map_pages_warm(buffer, base, 4);
+	assert_rc(-EINVAL, _unmap_dma(base + PAGE / 2, PAGE, 0, &out));
+	cr_assert_eq(out, PAGE, "a refused cut must leave size as the caller set it");
+	assert_rc(-EINVAL, _unmap_dma(base + PAGE, PAGE / 2, 0, &out));
+	expect_pages(base, 0, 3, true);
+	unmap_dma_ok(base, 4 * PAGE, 4 * PAGE);
+}
+
+/* As the kernel, the edges are cut before the range is checked: size 0 in the middle of a
+ * mapping is EINVAL, and the mapping is cut at iova - 1 (its first part now unmaps alone through
+ * IOMMU_IOAS_UNMAP, which cuts nothing itself). */
+Test(vfio_compat_v1, empty_range_is_einval_after_the_cut)
+{
+	const uint64_t base = 1UL << 24;
+	uint64_t out = 77;
+
+	map_pages_warm(buffer, base, 4);
+	assert_rc(-EINVAL, _unmap_dma(base + 2 * PAGE, 0, 0, &out));
+	cr_assert_eq(out, 0);
+	ioas_unmap_ok(compat_ioas, base, 2 * PAGE, 2 * PAGE);
+	expect_pages(base, 0, 1, false);
+	expect_pages(base, 2, 3, true);
+}
 
 Test(vfio_compat_v1, set_iommu_v1_after_maps_refused)
 {

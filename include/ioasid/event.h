@@ -60,6 +60,7 @@ enum ioasid_event_source {
 #define IOASID_EVF_PASID     (1u << 6)  /* HWPT allocated PASID-compatible */
 #define IOASID_EVF_DIRTY     (1u << 7)  /* HWPT/domain tracks dirty pages */
 #define IOASID_EVF_EXIT      (1u << 8)  /* kernel fexit: result valid */
+#define IOASID_EVF_AUTO_IOVA (1u << 9)  /* map/copy: the allocator chose the IOVA (no FIXED_IOVA) */
 
 /* Reasons for an IOTLB invalidation (aux of IOTLB_INV). */
 enum ioasid_inv_reason {

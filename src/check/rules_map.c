@@ -95,11 +95,16 @@ void ck_map_ioas_map(struct ioasid_check *c, const struct ioasid_event *ev)
 				     (unsigned long long)ev->iova, (unsigned long long)last, op,
 				     ev->obj, ck_ctx_str(ev->pid, ev->ctx, cs, sizeof(cs)),
 				     (unsigned long long)n->start, (unsigned long long)n->last);
-		else if (o->nallowed && !allowed_covers(o, ev->iova, last))
+		else if ((ev->flags & IOASID_EVF_AUTO_IOVA) && o->nallowed &&
+			 !allowed_covers(o, ev->iova, last))
+			/* the kernel's allocator stays inside the allowed ranges; a FIXED_IOVA
+			 * map is only kept off areas and reserved ranges (iopt_check_iova) */
 			ck_violation(c, IOASID_RULE_MAP_1, ev,
-				     "IOVA [%#llx, %#llx] %s into IOAS %u of %s is outside its %u "
-				     "allowed range(s) (IOMMU_IOAS_ALLOW_IOVAS; first [%#llx, %#llx]): "
-				     "the map must fail; map inside the allowed ranges",
+				     "IOVA [%#llx, %#llx] %s into IOAS %u of %s, chosen by the "
+				     "IOVA allocator, is outside its %u allowed range(s) "
+				     "(IOMMU_IOAS_ALLOW_IOVAS; first [%#llx, %#llx]): automatic "
+				     "IOVAs must come from the allowed ranges (an allocator bug: "
+				     "map with FIXED_IOVA inside them meanwhile)",
 				     (unsigned long long)ev->iova, (unsigned long long)last, op,
 				     ev->obj, ck_ctx_str(ev->pid, ev->ctx, cs, sizeof(cs)),
 				     o->nallowed, (unsigned long long)o->allowed[0].start,
@@ -186,10 +191,20 @@ void ck_map_ioas_unmap(struct ioasid_check *c, const struct ioasid_event *ev)
 	if (!ev->value || !(o = ioas_of(c, ev)))
 		return;
 	if (!ok(ev)) {
-		/* a failed unmap may have removed whole areas from iova up: value bytes */
-		uint64_t l2;
+		/* a failed unmap may have removed value bytes of whole areas, ascending from
+		 * iova, before the area it could not take (iopt_unmap_iova_range): those areas,
+		 * wherever the first one starts */
+		uint64_t got = 0, l2 = 0;
+		struct itree_node *n;
 
-		if (!ck_span(ev->iova, ev->value, &l2))
+		for (n = itree_iter_first(&o->areas, ev->iova, last); n && got < ev->value;
+		     n = itree_iter_next(n, ev->iova, last)) {
+			if (n->start < ev->iova || n->last > last)
+				break;
+			got += n->last - n->start + 1;
+			l2 = n->last;
+		}
+		if (!got)
 			return;
 		rm = ck_tree_remove_inside(&c->m.pool, &o->areas, ev->iova, l2);
 		account_removed(c, o, &rm);

@@ -116,8 +116,8 @@ void ck_stream_report_suppressed(struct ioasid_check *c)
 	static const char *const what[IOASID_STREAM_COUNT] = {
 		[IOASID_STREAM_GAP] = "more sequence gaps",
 		[IOASID_STREAM_DUPLICATE] = "more duplicate events (ignored)",
-		[IOASID_STREAM_OUT_OF_ORDER] = "more events that arrived after their place was "
-					       "declared lost (skipped)",
+		[IOASID_STREAM_OUT_OF_ORDER] = ("more events that arrived after their place was "
+						"declared lost (skipped)"),
 		[IOASID_STREAM_DAMAGED] = "more damage notes",
 		[IOASID_STREAM_MALFORMED] = "more malformed events (skipped)",
 	};

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct anon_file {
@@ -115,14 +116,19 @@ void ref_anon_fd_set_ready(int fd, bool ready)
 {
 	uint64_t v;
 
+	/* The eventfd counter is ours, never the program's: raw syscalls, because under the shim
+	 * read()/write() on this fd are routed back to ioasid_fd_read/_write, which would wait
+	 * for anon_lock held here (a fault reported through the shim deadlocked). */
 	pthread_mutex_lock(&anon_lock);
 	if (fd >= 0 && (unsigned int)fd < anon_nr && anon_table[fd] &&
 	    anon_table[fd]->ready != ready) {
 		anon_table[fd]->ready = ready;
 		if (ready) {
 			v = 1;
-			if (write(fd, &v, sizeof(v)) != sizeof(v)) { /* counter full: still readable */ }
-		} else if (read(fd, &v, sizeof(v)) != sizeof(v)) {
+			if (syscall(SYS_write, fd, &v, sizeof(v)) != sizeof(v)) {
+				/* counter full: still readable */
+			}
+		} else if (syscall(SYS_read, fd, &v, sizeof(v)) != sizeof(v)) {
 			/* already zero */
 		}
 	}

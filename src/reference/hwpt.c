@@ -222,21 +222,15 @@ void ref_hwpt_nested_destroy(struct ref_object *obj)
 	hwpt_common_destroy(&hn->common);
 }
 
-/* iommu_copy_struct_from_user(): type must match (EINVAL), len >= min (EINVAL), a longer
- * struct must have a zero tail (E2BIG). */
+/* iommu_copy_struct_from_user(): type must match (EINVAL, the callers' check), and min <= len
+ * <= size (EINVAL): unlike the ioctl structs, driver data longer than the driver's struct is
+ * refused even with a zero tail. A shorter one is zero-extended. */
 static int copy_user_data(uint64_t uptr, uint32_t len, void *dst, size_t size, size_t min)
 {
-	int rc;
-
-	if (len < min)
+	if (len < min || len > size)
 		return -EINVAL;
 	memset(dst, 0, size);
-	if (len > size) {
-		rc = ref_check_zeroed_user(uptr + size, len - size);
-		if (rc)
-			return rc;
-	}
-	return ref_copy_from_user(dst, uptr, MIN((size_t)len, size));
+	return ref_copy_from_user(dst, uptr, len);
 }
 
 static int hwpt_nested_alloc(struct ioasid_ctx *ctx, struct ref_hwpt_paging *parent,
@@ -276,14 +270,15 @@ static int hwpt_nested_alloc(struct ioasid_ctx *ctx, struct ref_hwpt_paging *par
 	hn->parent = parent;
 
 	if (cmd->data_type == HWPT_DATA_SELFTEST) {
-		uint32_t iotlb;
+		/* iommu_hwpt_selftest: iotlb (6.8), pagetable_type (≈6.19; nested ignores it) */
+		struct { uint32_t iotlb, pagetable_type; } st;
 
-		rc = copy_user_data(cmd->data_uptr, cmd->data_len, &iotlb, sizeof(iotlb),
-				    sizeof(iotlb));
+		rc = copy_user_data(cmd->data_uptr, cmd->data_len, &st, sizeof(st),
+				    sizeof(st.iotlb));
 		if (rc)
 			goto err;
 		for (int i = 0; i < REF_SELFTEST_IOTLB_NUM; i++)
-			hn->st_iotlb[i] = iotlb;
+			hn->st_iotlb[i] = st.iotlb;
 	} else {
 		struct iommu_hwpt_vtd_s1 vtd;
 		struct mock_s1_config cfg = { .format = MOCK_S1_VTD };
@@ -448,18 +443,23 @@ void ref_hwpt_put(struct ioasid_ctx *ctx, struct ref_object *obj)
 	ref_put_object(ctx, obj);
 }
 
+/* MD_CHECK_IOTLB's lookup (iommufd_test_md_check_iotlb): a nested HWPT that is not the selftest's
+ * mock nested domain (a VT-d stage 1) is EINVAL, as is an index beyond the four entries. */
 int ref_hwpt_selftest_iotlb(struct ioasid_ctx *ctx, uint32_t hwpt_id, uint32_t idx,
 			    uint32_t *value)
 {
-	int rc;
-	struct ref_object *o = ref_get_object(ctx, hwpt_id, REF_OBJ_HWPT_NESTED, &rc);
+	struct ref_hwpt_nested *hn;
+	struct ref_object *o;
+	int rc = 0;
 
+	o = ref_get_object(ctx, hwpt_id, REF_OBJ_HWPT_NESTED, &rc);
 	if (!o)
 		return rc;
-	if (idx >= REF_SELFTEST_IOTLB_NUM)
+	hn = container_of(o, struct ref_hwpt_nested, common.obj);
+	if (hn->data_type != HWPT_DATA_SELFTEST || idx >= REF_SELFTEST_IOTLB_NUM)
 		rc = -EINVAL;
 	else
-		*value = container_of(o, struct ref_hwpt_nested, common.obj)->st_iotlb[idx];
+		*value = hn->st_iotlb[idx];
 	ref_put_object(ctx, o);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* io_pagetable.c — areas, allowed/reserved ranges, the IOVA allocator and domain mirroring of
  * one IOAS. Design note in io_pagetable.h; semantics follow the kernel's io_pagetable.c:
- *  - an area is created whole and removed whole (unmap of part of one is ENOENT);
+ *  - an area is created whole and removed whole (unmap of part of one is ENOENT); only VFIO
+ *    TYPE1 (v1) cuts areas first (iopt_cut_iova), so that its unmap can take part of a mapping;
  *  - automatic IOVA keeps the alignment of the user address (up to the length's power of two),
  *    never returns 0, and stays inside the allowed ranges and out of reserved ranges and areas;
  *  - every area is mapped into every domain of the IOAS; adding a domain maps all areas into it
@@ -711,6 +712,75 @@ void iopt_enable_large_pages(struct io_pagetable *iopt)
 	iopt->disable_large_pages = false;
 	iopt_calculate_iova_alignment(iopt); /* shrinking never fails */
 	pthread_mutex_unlock(&iopt->lock);
+}
+
+/* ---- cutting areas (VFIO TYPE1 v1) --------------------------------------------------------------
+ * TYPE1 v1's UNMAP_DMA may take part of a mapping. As the kernel, vfio_compat.c first cuts the
+ * areas at the edges of the range, then unmaps whole areas as always. A cut changes neither the
+ * domains nor the pins: both parts keep the same pages at the bytes they had, and the union of
+ * their pinned spans, which is what is charged, stays what it was. The unmap that follows takes
+ * the middle part out of every domain, invalidates the IOTLB for it and unpins (and uncharges)
+ * exactly the pages no other area holds. A cut is refused where the parts could not be exact:
+ * the area is not set up or an unmap waits for it (EBUSY); the cut is not aligned to
+ * iova_alignment in IOVA or in the memory (EINVAL); accesses hold pins in it (EINVAL: pins are
+ * not tracked per part); domains hold it while large pages are allowed (EINVAL: a huge IOPTE
+ * may span the cut; TYPE1 v1 disables them, see iopt_disable_large_pages()).
+ */
+
+/* Cut area so that one part ends at iova: the area keeps [start, iova], a new one takes the rest
+ * (the kernel's iopt_area_split). Under iopt->lock. */
+static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area, uint64_t iova)
+{
+	const uint64_t start = iopt_area_iova(area), last = iopt_area_last_iova(area);
+	const uint64_t new_start = iova + 1, align = iopt->iova_alignment;
+	const uint64_t rhs_byte = area->start_byte + (new_start - start);
+	struct iopt_area *rhs;
+	int rc;
+
+	if (iova == start || iova == last)
+		return 0;
+	if (!area->pages || area->prevent_access)
+		return -EBUSY;
+	if ((new_start & (align - 1)) || (rhs_byte & (align - 1)))
+		return -EINVAL;
+	rhs = ioasid_zalloc(sizeof(*rhs));
+	if (!rhs)
+		return -ENOMEM;
+	if (area->num_accesses || (area->pinned && !iopt->disable_large_pages)) {
+		ioasid_free(rhs);
+		return -EINVAL;
+	}
+	itree_remove(&iopt->area_itree, &area->node);
+	area->node.last = iova;
+	itree_insert(&iopt->area_itree, &area->node);
+	rc = iopt_insert_area(iopt, rhs, area->pages, new_start, rhs_byte, last - iova,
+			      area->prot);
+	if (rc) {                     /* cannot happen: the area passed these checks */
+		itree_remove(&iopt->area_itree, &area->node);
+		area->node.last = last;
+		itree_insert(&iopt->area_itree, &area->node);
+		ioasid_free(rhs);
+		return rc;
+	}
+	ref_pages_get(area->pages);
+	rhs->pages = area->pages;
+	ref_pages_split_pin(area, rhs);
+	return 0;
+}
+
+int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas, size_t num_iovas)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&iopt->lock);
+	for (size_t i = 0; i != num_iovas && !rc; i++) {
+		struct iopt_area *area = iopt_area_iter_first(iopt, iovas[i], iovas[i]);
+
+		if (area)
+			rc = iopt_area_split(iopt, area, iovas[i]);
+	}
+	pthread_mutex_unlock(&iopt->lock);
+	return rc;
 }
 
 int iopt_table_add_domain(struct io_pagetable *iopt, struct mock_domain *dom)

@@ -134,6 +134,10 @@ void iopt_remove_reserved_iova(struct io_pagetable *iopt, const void *owner);
 
 int iopt_disable_large_pages(struct io_pagetable *iopt);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
+/* VFIO TYPE1 v1: cut the area holding each iovas[i], in order, so that one part ends there
+ * (the kernel's iopt_cut_iova; a cut at an area's first or last byte, or where no area is, does
+ * nothing). 0, or the first refusal: EBUSY, EINVAL, ENOMEM (io_pagetable.c says when). */
+int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas, size_t num_iovas);
 
 int iopt_table_add_domain(struct io_pagetable *iopt, struct mock_domain *dom);
 void iopt_table_remove_domain(struct io_pagetable *iopt, struct mock_domain *dom);
@@ -186,6 +190,8 @@ void ref_pages_put(struct ref_pages *pages);
 /* Pin the page indexes of an area (populate + charge); idempotent per area. *charged (may be
  * NULL) is increased by the pages newly charged (not pinned by another area before). */
 int ref_pages_pin_area(struct iopt_area *area, uint64_t *charged);
+/* lhs was cut and rhs took its tail: if lhs was pinned, both are, with nothing charged. */
+void ref_pages_split_pin(struct iopt_area *lhs, struct iopt_area *rhs);
 void ref_pages_unpin_area(struct iopt_area *area);
 /* The same; uncharge false leaves the pages charged to their account and context (only the
  * "unmap-leak-pins" bug, MAP-3: the pins go, the accounting does not). */

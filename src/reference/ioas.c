@@ -185,6 +185,12 @@ static int check_map_args(uint64_t iova, uint64_t length, uint32_t flags)
 	return check_map_perm(flags);
 }
 
+/* Events say when the allocator chose the IOVA: only those must lie in the allowed ranges. */
+static uint32_t auto_iova_flag(uint32_t map_flags)
+{
+	return map_flags & IOMMU_IOAS_MAP_FIXED_IOVA ? 0 : IOASID_EVF_AUTO_IOVA;
+}
+
 int ref_ioas_map(struct ref_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
@@ -213,8 +219,9 @@ int ref_ioas_map(struct ref_ucmd *ucmd)
 	}
 	ref_put_object(ucmd->ctx, &ioas->obj);
 out:
-	REF_IOAS_MAP_EVENT(ucmd->ctx, cmd->ioas_id, iova, cmd->length,
-			   conv_iommu_prot(cmd->flags), pinned, map_rc, t0);
+	REF_IOAS_MAP_EVENT_F(ucmd->ctx, cmd->ioas_id, iova, cmd->length,
+			     conv_iommu_prot(cmd->flags), pinned, map_rc, t0,
+			     auto_iova_flag(cmd->flags));
 	return rc;
 }
 
@@ -245,8 +252,9 @@ int ref_ioas_map_file(struct ref_ucmd *ucmd)
 	}
 	ref_put_object(ucmd->ctx, &ioas->obj);
 out:
-	REF_IOAS_MAP_EVENT(ucmd->ctx, cmd->ioas_id, iova, cmd->length,
-			   conv_iommu_prot(cmd->flags), pinned, map_rc, t0);
+	REF_IOAS_MAP_EVENT_F(ucmd->ctx, cmd->ioas_id, iova, cmd->length,
+			     conv_iommu_prot(cmd->flags), pinned, map_rc, t0,
+			     auto_iova_flag(cmd->flags));
 	return rc;
 }
 
@@ -279,8 +287,10 @@ static int ioas_copy(struct ref_ucmd *ucmd, uint64_t *iova, int *copy_rc)
 		goto out;
 
 	dst_ioas = ref_get_ioas(ucmd->ctx, cmd->dst_ioas_id, &rc);
-	if (!dst_ioas)
+	if (!dst_ioas) {
+		*copy_rc = rc;          /* the event says refused, not done */
 		goto out_pages;
+	}
 	rc = iopt_map_pages(&dst_ioas->iopt, &list, cmd->length, iova,
 			    conv_iommu_prot(cmd->flags), map_alloc_flags(cmd->flags), NULL);
 	*copy_rc = rc;
@@ -308,7 +318,8 @@ int ref_ioas_copy(struct ref_ucmd *ucmd)
 	IOASID_PROBE(ioas_copy, .ctx = ucmd->ctx->cookie, .obj = cmd->dst_ioas_id,
 		     .pt = cmd->src_ioas_id, .iova = iova, .length = cmd->length,
 		     .value = cmd->src_iova, .aux = (uint32_t)conv_iommu_prot(cmd->flags),
-		     .result = copy_rc, .flags = copy_rc ? IOASID_EVF_REFUSED : 0,
+		     .result = copy_rc,
+		     .flags = (copy_rc ? IOASID_EVF_REFUSED : 0) | auto_iova_flag(cmd->flags),
 		     .latency_ns = IOASID_PROBE_ELAPSED(t0));
 	return rc;
 }

@@ -9,6 +9,8 @@
  *   unknown nr / cmd mismatch → ENOTTY; bad pointer → EFAULT; size < min_size → EINVAL;
  *   size > struct with non-zero tail → E2BIG; shorter (>= min) is zero-extended;
  *   the reply copies min(user size, struct size).
+ * Answers are 0 or -errno, except the values of VFIO_CHECK_EXTENSION and VFIO_GET_API_VERSION;
+ * ref_ioctl_check_ret() turns any other positive answer into EIO (or an abort in strict builds).
  *
  * Events: CTX_OPEN / CTX_CLOSE (when the context is released, after its objects), OBJ_ALLOC when
  * an object is published (ref_object_finalize; an aborted object was never visible and raises
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <linux/vfio.h>
 
 /* enum ref_obj_type is the order of the kernel's enum iommufd_object_type, as is the event
  * record's enum ioasid_obj_kind: the events carry the type as it is. */
@@ -529,7 +532,25 @@ int ref_ucmd_init(struct ref_ucmd *ucmd, struct ioasid_ctx *ctx, void *arg, void
 	return 0;
 }
 
-int ioasid_ctx_ioctl(struct ioasid_ctx *ctx, unsigned long cmd, void *arg)
+/* A handler's positive answer that is not a value of its command never reaches the caller as
+ * one: the shim would hand it to the program as the ioctl's result (MD_CHECK_IOTLB once leaked
+ * an uninitialised rc, 32764). Strict builds stop on it, so that the tests and the fuzzer name
+ * the bug where it happens. Others answer EIO: a failure the caller cannot fix and no errno a
+ * handler uses for a uAPI rule (MD_CHECK_REFS aside, a test-only op), and never a false success
+ * that would let a program believe a map, unmap or attach took place. */
+int ref_ioctl_check_ret(unsigned long cmd, int rc)
+{
+	if (likely(rc <= 0) || cmd == VFIO_CHECK_EXTENSION || cmd == VFIO_GET_API_VERSION)
+		return rc;
+	ref_set_error("internal error: the handler of ioctl 0x%lx answered %d, neither 0 nor a "
+		      "negative errno; the call fails with EIO (a reference bug, please report it)",
+		      cmd, rc);
+	if (REF_STRICT_RETURNS)
+		abort();
+	return -EIO;
+}
+
+static int ctx_ioctl(struct ioasid_ctx *ctx, unsigned long cmd, void *arg)
 {
 	const struct ref_ioctl_op *op;
 	union ucmd_buffer buf;
@@ -550,4 +571,9 @@ int ioasid_ctx_ioctl(struct ioasid_ctx *ctx, unsigned long cmd, void *arg)
 	if (rc)
 		return rc;
 	return op->execute(&ucmd);
+}
+
+int ioasid_ctx_ioctl(struct ioasid_ctx *ctx, unsigned long cmd, void *arg)
+{
+	return ref_ioctl_check_ret(cmd, ctx_ioctl(ctx, cmd, arg));
 }

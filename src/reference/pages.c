@@ -390,6 +390,13 @@ static uint64_t pages_uncovered(const struct ref_pages *pages, uint64_t first, u
 	return n;
 }
 
+/* The page indexes of the pages object that the area covers: its span in pin_tree. */
+static void area_pin_span(struct iopt_area *area)
+{
+	area->pin_node.start = area->start_byte / PAGE_SIZE_REF;
+	area->pin_node.last = (area->start_byte + iopt_area_length(area) - 1) / PAGE_SIZE_REF;
+}
+
 int ref_pages_pin_area(struct iopt_area *area, uint64_t *charged)
 {
 	struct ref_pages *pages = area->pages;
@@ -418,8 +425,7 @@ int ref_pages_pin_area(struct iopt_area *area, uint64_t *charged)
 	rc = account_charge(pages, fresh);
 	if (rc)
 		goto out_unmap_file;
-	area->pin_node.start = first;
-	area->pin_node.last = last;
+	area_pin_span(area);
 	itree_insert(&pages->pin_tree, &area->pin_node);
 	pages->npinned += fresh;
 	area->pinned = true;
@@ -436,6 +442,23 @@ out_unmap_file:
 out_unlock:
 	pthread_mutex_unlock(&pages->lock);
 	return rc;
+}
+
+void ref_pages_split_pin(struct iopt_area *lhs, struct iopt_area *rhs)
+{
+	struct ref_pages *pages = lhs->pages;
+
+	if (!lhs->pinned)
+		return;
+	/* Nothing is charged or uncharged: the two spans cover what the one did. */
+	pthread_mutex_lock(&pages->lock);
+	itree_remove(&pages->pin_tree, &lhs->pin_node);
+	area_pin_span(lhs);
+	itree_insert(&pages->pin_tree, &lhs->pin_node);
+	area_pin_span(rhs);
+	itree_insert(&pages->pin_tree, &rhs->pin_node);
+	rhs->pinned = true;
+	pthread_mutex_unlock(&pages->lock);
 }
 
 void ref_pages_unpin_area(struct iopt_area *area)

@@ -125,6 +125,22 @@ int ref_ucmd_init(struct ref_ucmd *ucmd, struct ioasid_ctx *ctx, void *arg, void
 /* Copy the command back: min(user_size, len) bytes. */
 int ref_ucmd_respond(struct ref_ucmd *ucmd, size_t len);
 
+/* What ioasid_ctx_ioctl() does with a handler's answer: 0 and -errno pass, and so does the
+ * value of the two commands that answer one (VFIO_CHECK_EXTENSION, VFIO_GET_API_VERSION). Any
+ * other positive answer is a reference bug: with REF_STRICT_RETURNS (sanitizer builds, or
+ * -DIOASID_DEBUG) it aborts; otherwise it becomes -EIO, reported through ref_set_error(). */
+#if defined(__SANITIZE_ADDRESS__) || defined(IOASID_DEBUG)
+#define REF_STRICT_RETURNS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REF_STRICT_RETURNS 1
+#endif
+#endif
+#ifndef REF_STRICT_RETURNS
+#define REF_STRICT_RETURNS 0
+#endif
+int ref_ioctl_check_ret(unsigned long cmd, int rc);
+
 /* ---- objects (main.c) -------------------------------------------------------------------- */
 struct ref_object *ref_object_alloc(struct ioasid_ctx *ctx, size_t size, enum ref_obj_type type);
 void ref_object_finalize(struct ioasid_ctx *ctx, struct ref_object *obj);
@@ -345,9 +361,14 @@ void ref_account_snapshot(uint64_t *user_pages, uint64_t *mm_pages, uint64_t *pi
  * io_pagetable charged for this map; rc the outcome of the map itself (a reply that cannot be
  * copied back afterwards does not undo it, as in the kernel). */
 #define REF_IOAS_MAP_EVENT(ctx_, ioas_id_, iova_, len_, prot_, pinned_, rc_, t0_)              \
+	REF_IOAS_MAP_EVENT_F(ctx_, ioas_id_, iova_, len_, prot_, pinned_, rc_, t0_, 0)
+/* The same with more IOASID_EVF_* flags (IOASID_EVF_AUTO_IOVA: MAP-1's allowed ranges bind
+ * the IOVAs the allocator chooses; a FIXED_IOVA map may lie outside them, as in the kernel). */
+#define REF_IOAS_MAP_EVENT_F(ctx_, ioas_id_, iova_, len_, prot_, pinned_, rc_, t0_, flags_)    \
 	IOASID_PROBE(ioas_map, .ctx = (ctx_)->cookie, .obj = (ioas_id_), .iova = (iova_),     \
 		     .length = (len_), .value = (pinned_), .aux = (uint32_t)(prot_),          \
-		     .result = (rc_), .flags = (rc_) ? IOASID_EVF_REFUSED : 0,               \
+		     .result = (rc_),                                                          \
+		     .flags = ((rc_) ? IOASID_EVF_REFUSED : 0) | (flags_),                    \
 		     .latency_ns = IOASID_PROBE_ELAPSED(t0_))
 #define REF_IOAS_UNMAP_EVENT(ctx_, ioas_id_, iova_, len_, unmapped_, rc_, t0_)                 \
 	IOASID_PROBE(ioas_unmap, .ctx = (ctx_)->cookie, .obj = (ioas_id_), .iova = (iova_),   \

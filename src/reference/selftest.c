@@ -697,7 +697,7 @@ static int test_pasid_op(struct ioasid_ctx *ctx, struct iommu_test_cmd *cmd)
 {
 	struct selftest_obj *sobj;
 	uint32_t pt_id;
-	int rc;
+	int rc = 0;   /* lookups set it only when they fail: CHECK_HWPT relies on the 0 */
 
 	sobj = get_stdev(ctx, cmd->id, &rc);
 	if (!sobj)

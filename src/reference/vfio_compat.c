@@ -21,8 +21,9 @@
  *  - VFIO_SET_IOMMU: TYPE1 or TYPE1v2 only (else EINVAL), needs the compat IOAS (ENODEV).
  *    TYPE1 (v1) may unmap part of a mapping; huge IOPTEs cannot be split, so v1 disables large
  *    pages on the IOAS (iopt_disable_large_pages: EINVAL if domains already hold areas) and
- *    UNMAP_DMA cuts areas at the range edges before unmapping. v2 unmaps whole mappings only
- *    (ENOENT for part of one).
+ *    UNMAP_DMA cuts areas at the range edges before unmapping (iopt_cut_iova). v2 unmaps whole
+ *    mappings only (ENOENT for part of one). As in the kernel, what decides is the IOAS's
+ *    large pages, not the version: a v2 IOAS with IOMMU_OPTION_HUGE_PAGES 0 cuts too.
  *  - MAP_DMA: argsz < 32 or flags beyond READ|WRITE (e.g. VADDR) → EINVAL; always a fixed IOVA.
  *  - UNMAP_DMA: argsz < 24, or flags beyond UNMAP_FLAG_ALL (GET_DIRTY_BITMAP and VADDR are
  *    refused: dirty tracking moved to IOMMU_HWPT_GET_DIRTY_BITMAP) → EINVAL; FLAG_ALL needs
@@ -53,12 +54,6 @@ struct ref_vfio_compat {
 	struct ref_object *ioas_obj;      /* the compat IOAS, or NULL; only compared until looked up */
 	uint32_t ioas_id;
 };
-
-/* The cut that TYPE1 (v1) unmaps need: split the areas containing each iovas[i] so that one ends
- * at iovas[i]. Provided by io_pagetable.c once it has it; until then v1 behaves like v2 for a
- * partial unmap (ENOENT). */
-int iopt_cut_iova(struct io_pagetable *iopt, uint64_t *iovas, size_t num_iovas)
-	__attribute__((weak));
 
 #define VFIO_PAGE_MASK (~(PAGE_SIZE_REF - 1))
 
@@ -297,14 +292,13 @@ static int vfio_unmap_dma(struct ioasid_ctx *ctx, void *arg)
 		}
 		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
 	} else {
-		uint64_t last;
-
-		/* TYPE1 (v1): cut the areas at both edges so that any page range can go. A range
-		 * that is empty or wraps is left to iopt_unmap_iova() to refuse. */
-		if (__atomic_load_n(&ioas->iopt.disable_large_pages, __ATOMIC_RELAXED) &&
-		    iopt_cut_iova && unmap.size &&
-		    !check_add_overflow(unmap.iova, unmap.size - 1, &last)) {
-			uint64_t iovas[] = { last, unmap.iova - 1 };
+		/* TYPE1 (v1): cut the areas at both edges first, so that any page range can go
+		 * (nothing below IOVA 0 to cut). As in the kernel the edges are plain unsigned
+		 * arithmetic: an empty or wrapping range is cut where that lands, then refused by
+		 * iopt_unmap_iova() (EINVAL, EOVERFLOW). A refused cut answers before anything is
+		 * unmapped, and size is not written back. */
+		if (__atomic_load_n(&ioas->iopt.disable_large_pages, __ATOMIC_RELAXED)) {
+			const uint64_t iovas[] = { unmap.iova + unmap.size - 1, unmap.iova - 1 };
 
 			rc = iopt_cut_iova(&ioas->iopt, iovas, unmap.iova ? 2 : 1);
 			if (rc)

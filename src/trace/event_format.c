@@ -75,7 +75,7 @@ const char *ioasid_event_source_name(unsigned int source)
 static const struct { uint32_t bit; const char *name; } flag_names[] = {
 #define F(n) { IOASID_EVF_##n, #n }
 	F(REFUSED), F(BAD_DEV), F(STRICT), F(NESTED), F(PARENT), F(AUTO), F(PASID), F(DIRTY),
-	F(EXIT),
+	F(EXIT), F(AUTO_IOVA),
 #undef F
 };
 

@@ -128,6 +128,12 @@ int vfio_device_get(struct platform *p, uint32_t plat_index, struct vfio_device 
 	}
 	dev = ioasid_zalloc(sizeof(*dev));
 	if (!dev) {
+		if (!registry_nr) {
+			/* grown for this device only: hold nothing, as vfio_device_put() does */
+			ioasid_free(registry);
+			registry = NULL;
+			registry_max = 0;
+		}
 		rc = -ENOMEM;
 		goto out_unlock;
 	}
