@@ -186,7 +186,7 @@ conformance: deps
 # The real-kernel testbed (scripts/testbed/): the toolkit against a real iommufd/VT-d stack in a
 # QEMU guest; builds the testbed kernel from linux-source-6.12 on first use (~8 minutes).
 check-kernel: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all fuzz-replay
 	@scripts/testbed/check-kernel.sh $(BUILD)
 
 bench: deps

@@ -15,6 +15,8 @@
 #      docs/CONFORMANCE.md does not explain;
 #   3. differential — the uAPI clients on the real kernel and on the reference (a topology that
 #      mirrors the guest), transcripts compared line by line (compare-transcripts.sh);
+#   3b. replay — the fuzzer's seed corpus (tests/fuzz/corpus) replayed call by call with
+#      fuzz-replay on the real kernel and on the reference, compared as the clients are;
 #   4. ioasid-bench — its kernel backends (/dev/iommu and a type1 container) in the guest;
 #   5. CO-RE — bpf-load-matrix.sh: the same BPF object on the host's kernel, Debian's 6.1 and
 #      6.12 (fetched from Debian's registry) and the testbed kernel, program by program.
@@ -24,7 +26,7 @@
 # (between its kernel-emulated markers) with part 4's table.
 # Environment: TB_LOOPS (map/unmap pairs of the kernel-path workload, default 200),
 # TB_TIMEOUT (seconds per boot, default 600), TB_ONLY (a space-separated subset of
-# "kernel selftests diff bench core").
+# "kernel selftests diff replay bench core").
 # Exit status: 0 every part passed, 1 a part failed, 2 the testbed could not be set up.
 set -uo pipefail
 
@@ -34,7 +36,7 @@ BUILD=${1:-build}
 case "$BUILD" in /*) ;; *) BUILD=$root/$BUILD ;; esac
 LOOPS=${TB_LOOPS:-200}
 TIMEOUT=${TB_TIMEOUT:-600}
-ONLY=${TB_ONLY:-kernel selftests diff bench core}
+ONLY=${TB_ONLY:-kernel selftests diff replay bench core}
 RUN=$BUILD/testbed/run
 KERNEL=$BUILD/testbed/kernel-6.12/vmlinux
 INITRD=$BUILD/testbed/initramfs.cpio
@@ -126,6 +128,24 @@ if want diff; then
 			"$RUN/diff-compare.txt" | paste -sd ';' | sed 's/;/; /g')"
 	else
 		record diff FAIL $(( $(date +%s) - t0 )) "see $RUN/diff-kernel/, $RUN/diff-compare.txt"
+	fi
+fi
+
+if want replay; then
+	t0=$(date +%s)
+	say "3b. the fuzzer's seed corpus replayed on the real kernel and on the reference"
+	if [ ! -x "$BUILD/fuzz/fuzz-replay" ]; then
+		record replay FAIL 0 "no $BUILD/fuzz/fuzz-replay: make fuzz-replay"
+	elif boot replay "$RUN/replay-kernel" && boot replay "$RUN/replay-kernel" --iommu off &&
+		"$here/replay-corpus.sh" reference "$RUN/replay-reference" "$BUILD" \
+			>"$RUN/replay-reference.log" 2>&1 &&
+		"$here/compare-transcripts.sh" "$RUN/replay-kernel" "$RUN/replay-reference" \
+			| tee "$RUN/replay-compare.txt"; then
+		record replay pass $(( $(date +%s) - t0 )) "$(awk '/: lines /{ n++; l += $3;
+			a += $5; d += $7 } END { printf "%d entries, %d calls: %d agree, %d " \
+			"documented, 0 disagree", n, l, a, d }' "$RUN/replay-compare.txt")"
+	else
+		record replay FAIL $(( $(date +%s) - t0 )) "see $RUN/replay-compare.txt"
 	fi
 fi
 

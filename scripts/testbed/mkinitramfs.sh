@@ -12,7 +12,9 @@
 # Layout in the guest:
 #   /init                   scripts/testbed/guest/init (mounts, runs the suite the kernel command
 #                           line names, streams results back, powers off)
-#   /testbed/*.sh           scripts/testbed/guest/*.sh (the suites) and diff-clients.sh
+#   /testbed/*.sh           scripts/testbed/guest/*.sh (the suites), diff-clients.sh and
+#                           replay-corpus.sh (they run on both sides)
+#   /testbed/corpus/        the fuzzer's seed corpus (tests/fuzz/corpus/*.bin)
 #   /testbed/bin/           the toolkit's tools and clients
 #   /testbed/modules/       kernel modules (--modules: a tree of *.ko, already decompressed)
 #   /testbed/extra/         every --add path (basename kept)
@@ -44,10 +46,13 @@ cp "$BUSYBOX" "$root/bin/busybox"
 cp "$here/guest/init" "$root/init"
 chmod 0755 "$root/init"
 cp "$here"/guest/*.sh "$root/testbed/" 2>/dev/null || true
-cp "$here/diff-clients.sh" "$root/testbed/"     # runs on both sides: kept outside guest/
+cp "$here/diff-clients.sh" "$here/replay-corpus.sh" "$root/testbed/"  # run on both sides
+mkdir -p "$root/testbed/corpus"
+cp "$here"/../../tests/fuzz/corpus/*.bin "$root/testbed/corpus/" 2>/dev/null || true
 
 elfs=()
-for f in "$BUILD"/bin/* "$BUILD"/tests/clients/* "$BUILD"/conformance/iommufd \
+for f in "$BUILD"/bin/* "$BUILD"/tests/clients/* "$BUILD"/fuzz/fuzz-replay \
+	 "$BUILD"/conformance/iommufd \
 	 "$BUILD"/conformance/iommufd_fail_nth; do
 	[ -f "$f" ] && [ -x "$f" ] || continue
 	cp "$f" "$root/testbed/bin/"
