@@ -16,16 +16,8 @@ DIR=${1:?usage: verify-bench.sh DIR}
 J=$DIR/bench.jsonl
 [ -f "$J" ] || { echo "verify-bench: $J is missing (see $DIR/console.log)" >&2; exit 2; }
 command -v jq >/dev/null || { echo "verify-bench: needs jq (apt-get install jq)" >&2; exit 2; }
-fails=0 checks=0
-check() { # check NAME GOT WANT
-	checks=$((checks + 1))
-	if [ "$2" = "$3" ]; then
-		printf '  PASS %-58s %s\n' "$1" "$2"
-	else
-		printf '  FAIL %-58s got %s, expected %s\n' "$1" "${2:-nothing}" "$3"
-		fails=$((fails + 1))
-	fi
-}
+CHECK_WIDTH=58
+. "$(dirname "$0")/checks.sh"
 echo "verify-bench: ioasid-bench's kernel backends ($J)"
 check "ioasid-bench exit status" "$(awk -F'\t' '$1 == "bench" { print $2 }' "$DIR/steps.tsv")" 0
 for b in kernel kernel-type1; do
@@ -64,5 +56,4 @@ unexpected=$(jq -r 'select(.skipped == true) | select((.why |
 check "skips only for what a kernel backend lacks" "${unexpected:-none}" none
 lost=$(jq -r 'select(.skipped == true and (.workload | startswith("round"))) | 1' "$J" | wc -l)
 check "rounds lost" "$lost" 0
-echo "verify-bench: $((checks - fails)) of $checks checks passed"
-[ "$fails" -eq 0 ]
+checks_summary verify-bench

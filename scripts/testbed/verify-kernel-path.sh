@@ -20,7 +20,6 @@
 set -uo pipefail
 DIR=${1:?usage: verify-kernel-path.sh DIR N}
 N=${2:?usage: verify-kernel-path.sh DIR N}
-fails=0 checks=0
 
 for f in oracle.txt replay-summary.txt exits.txt top.jsonl check.jsonl trace.err \
 	iommufd_map_loop.out; do
@@ -28,15 +27,7 @@ for f in oracle.txt replay-summary.txt exits.txt top.jsonl check.jsonl trace.err
 		"(see $DIR/console.log)" >&2; exit 2; }
 done
 
-check() { # check NAME GOT WANT
-	checks=$((checks + 1))
-	if [ "$2" = "$3" ]; then
-		printf '  PASS %-46s %s\n' "$1" "$2"
-	else
-		printf '  FAIL %-46s got %s, expected %s\n' "$1" "${2:-nothing}" "$3"
-		fails=$((fails + 1))
-	fi
-}
+. "$(dirname "$0")/checks.sh"
 oracle() { awk -v k="$1" -v n="$2" '$1 == k && $2 == n { print $3 }' "$DIR/oracle.txt"; }
 traced() { # the recording's count of one event type (0 when absent)
 	sed -n 's/.*by type: //p' "$DIR/replay-summary.txt" | tr ' ' '\n' |
@@ -107,5 +98,4 @@ check "ioasid-trace dropped" \
 for t in ioasid-trace ioasid-check ioasid-top; do
 	check "$t exit status" "$(sed -n "s/^$t exit //p" "$DIR/exits.txt")" 0
 done
-echo "verify: $((checks - fails)) of $checks checks passed"
-[ "$fails" -eq 0 ]
+checks_summary verify

@@ -30,17 +30,7 @@
 #include <linux/vfio.h>
 
 /* The mock DMA engine in BAR0 (its "datasheet": src/vfio/vfio.h). */
-#define REG_SRC_IOVA   0x00
-#define REG_DST_IOVA   0x08
-#define REG_LEN        0x10
-#define REG_FLAGS      0x1c
-#define REG_DOORBELL   0x20
-#define REG_STATUS     0x24
-#define REG_FAULT_IOVA 0x28
-#define REG_ID         0x30
-#define ENGINE_ID      0x494f4144u
-#define STATUS_OK      0
-#define STATUS_FAULT   1
+#include "mock_dma_engine.h"
 
 #define MAP_TOTAL  (64ULL << 20)
 #define CHUNK      (2ULL << 20)
@@ -65,29 +55,22 @@ static void fail(const char *fmt, const char *detail)
 
 static uint64_t bar0; /* file offset of BAR0 */
 
-static void reg_write(int dev, uint64_t off, uint64_t val, size_t width)
-{
-	if (pwrite(dev, &val, width, (off_t)(bar0 + off)) != (ssize_t)width)
-		die("pwrite BAR0");
-}
-
 static uint64_t reg_read(int dev, uint64_t off, size_t width)
 {
-	uint64_t val = 0;
+	uint64_t val;
 
-	if (pread(dev, &val, width, (off_t)(bar0 + off)) != (ssize_t)width)
+	if (engine_read(dev, bar0, off, width, &val))
 		die("pread BAR0");
 	return val;
 }
 
 static uint32_t device_copy(int dev, uint64_t src, uint64_t dst, uint64_t len)
 {
-	reg_write(dev, REG_SRC_IOVA, src, 8);
-	reg_write(dev, REG_DST_IOVA, dst, 8);
-	reg_write(dev, REG_LEN, len, 8);
-	reg_write(dev, REG_FLAGS, 0, 4);
-	reg_write(dev, REG_DOORBELL, 1, 4);
-	return (uint32_t)reg_read(dev, REG_STATUS, 4);
+	uint32_t status;
+
+	if (engine_copy(dev, bar0, src, dst, len, 0, &status))
+		die("BAR0 access");
+	return status;
 }
 
 /* Memory locked for DMA is charged to the process (type1 accounting): ask for enough. */

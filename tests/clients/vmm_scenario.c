@@ -43,17 +43,8 @@
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
-#define REG_SRC_IOVA   0x00
-#define REG_DST_IOVA   0x08
-#define REG_LEN        0x10
-#define REG_PASID      0x18
-#define REG_FLAGS      0x1c
-#define REG_DOORBELL   0x20
-#define REG_STATUS     0x24
-#define REG_FAULT_IOVA 0x28
+#include "mock_dma_engine.h" /* the BAR0 DMA engine's registers (src/vfio/vfio.h) */
 #define FLAG_PASID_VALID 1u
-#define STATUS_OK      0
-#define STATUS_FAULT   1
 
 #define SZ_2M   (2ULL << 20)
 #define SZ_1G   (1ULL << 30)
