@@ -140,6 +140,14 @@ guest() {   # NAME VMLINUX MODULES-DIR-or-""
 		events[$name]="no count (the events step did not run)"
 		failures+=("$name: no event count came back (console: $d/run/console.log)")
 	fi
+	if [ -f "$d/run/flushes.out" ]; then
+		events[$name]+="; $(grep -E 'iotlb_inv events recorded|flushes: ' "$d/run/flushes.out" |
+			tr '\n' ';' | sed 's/;$//; s/;/; /g')"
+		grep -q 'flushes: MATCH' "$d/run/flushes.out" ||
+			failures+=("$name: the traced IOTLB flushes do not match the kernel's tracer: $(tr '\n' ' ' <"$d/run/flushes.out")")
+	else
+		failures+=("$name: no flush count came back (console: $d/run/console.log)")
+	fi
 }
 
 fetch() {   # VERSION: 0 when BUILD/testbed/debian-VERSION is usable

@@ -10,6 +10,9 @@
 #   events    the recorded domain_map/domain_unmap events of the client's process, counted:
 #             N maps and N unmaps at the client's IOVA, and type1's own probe (an 8 KiB map at
 #             IOVA 0 and two 4 KiB unmaps when the container's domain is set up), nothing else
+#   flushes   the recorded iotlb_inv events against the kernel's trace buffer armed on exactly
+#             what the attached flush programs hook (fentry: the function tracer; tracepoints:
+#             the event), on while the client ran: equal, and not zero
 # Results (besides each step's output):
 #   bpfload-table.tsv   program, kind, target, attached|skipped, reason — one line per program of
 #                       the real load (from the attach plan the tracer prints with -v); when the
@@ -58,8 +61,43 @@ while [ $(( $(date +%s) - t0 )) -lt 240 ]; do
 done
 echo "testbed: step trace: ready=$ready after $(( $(date +%s) - t0 )) s"
 
+# The IOTLB flush oracle: the kernel's own trace buffer, armed on exactly what our attached
+# flush programs hook (an fentry program's function through the function tracer, a tracepoint
+# program's event), on only while the client runs. Each flush our programs report must be one
+# the kernel's tracer saw, and the other way round.
+T=/sys/kernel/tracing
+flush_oracle_arm() {
+	grep -E '^  attach +ioasid_[a-z_]*(flush|tlb_sync)[a-z_]* ' /results/bpfload-trace.err |
+		awk '{ print $3, $4 }' >/tmp/flush-targets
+	echo 0 >$T/tracing_on
+	echo nop >$T/current_tracer
+	: >$T/set_ftrace_filter
+	nfun=0
+	while read -r kind target; do
+		case "$kind" in
+		fentry | fexit)
+			echo "$target" >>$T/set_ftrace_filter && nfun=$((nfun + 1)) ;;
+		tp_btf | raw_tp)
+			echo 1 >"$T/events/${target%%:*}/${target#*:}/enable" ;;
+		esac
+	done </tmp/flush-targets
+	[ "$nfun" -gt 0 ] && echo function >$T/current_tracer
+	: >$T/trace
+	echo "flush programs attached: $(awk '{ printf "%s %s; ", $1, $2 }' /tmp/flush-targets)"
+}
+flush_oracle_count() {
+	awk '{ print $2 }' /tmp/flush-targets | while read -r target; do
+		case "$target" in
+		*:*) grep -c " ${target#*:}:" $T/trace ;;
+		*) grep -c ": $target <-" $T/trace ;;
+		esac
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+
 cpid=
 if [ "$ready" = 1 ] && [ -n "$group" ]; then
+	flush_oracle_arm
+	echo 1 >$T/tracing_on
 	run_client() {
 		type1_map_loop "$group" "$N" "$IOVA" &
 		cpid=$!
@@ -68,6 +106,8 @@ if [ "$ready" = 1 ] && [ -n "$group" ]; then
 	}
 	tb_run client run_client || fail=1
 	cpid=$(cat /tmp/cpid 2>/dev/null)
+	echo 0 >$T/tracing_on
+	flush_oracle_count >/tmp/flush-oracle
 	sleep 1   # let the ring buffer drain
 fi
 kill -INT "$tpid" 2>/dev/null
@@ -145,6 +185,22 @@ count_events() {
 	}' /results/events.jsonl
 }
 tb_run events count_events || fail=1
+
+# The flushes: every iotlb_inv event recorded while the client ran against the oracle.
+count_flushes() {
+	[ -s /tmp/flush-oracle ] || { echo "no client ran: nothing to count"; return 1; }
+	want=$(cat /tmp/flush-oracle)
+	got=$(ioasid-trace -r /results/k.trace -j -e iotlb_inv 2>/dev/null | grep -c '"iotlb_inv"')
+	echo "flush programs: $(awk '{ printf "%s %s; ", $1, $2 }' /tmp/flush-targets)"
+	echo "iotlb_inv events recorded: $got; the kernel's tracer saw: $want"
+	if [ -s /tmp/flush-targets ] && [ "$got" = "$want" ] && [ "$got" -gt 0 ]; then
+		echo "flushes: MATCH"
+	else
+		echo "flushes: MISMATCH"
+		return 1
+	fi
+}
+tb_run flushes count_flushes || fail=1
 grep -h 'ioasid-trace: .*events received\|by type\|dropped' /results/bpfload-trace.err
 tb_send /results/steps.tsv
 exit $fail
