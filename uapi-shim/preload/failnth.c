@@ -167,6 +167,14 @@ int failnth_node_open(const struct shim_node *node, const char *path, int flags,
 
 /* ---- /sys/kernel/debug ----------------------------------------------------------------------- */
 
+/* The stand-in's layout: each directory holds every attribute, with the kernel's defaults. */
+static const char *const debugfs_dirs[] = { "failslab", "fail_page_alloc" };
+static const char *const debugfs_attrs[] = { "ignore-gfp-wait", "ignore-gfp-highmem", "verbose",
+					     "probability", "times" };
+static const char *const debugfs_values[] = { "Y\n", "Y\n", "2\n", "0\n", "1\n" };
+#define DEBUGFS_NDIRS  (sizeof(debugfs_dirs) / sizeof(debugfs_dirs[0]))
+#define DEBUGFS_NATTRS (sizeof(debugfs_attrs) / sizeof(debugfs_attrs[0]))
+
 static pthread_once_t debugfs_once = PTHREAD_ONCE_INIT;
 static char debugfs_dir[PATH_MAX];
 static pid_t debugfs_owner;
@@ -178,15 +186,13 @@ static void debugfs_remove(void)
 	if (!debugfs_dir[0] || getpid() != debugfs_owner)
 		return;
 	/* Two levels, known names: no shell needed. */
-	static const char *const dirs[] = { "failslab", "fail_page_alloc" };
-	static const char *const attrs[] = { "ignore-gfp-wait", "ignore-gfp-highmem", "verbose",
-					     "probability", "times" };
-	for (size_t d = 0; d < 2; d++) {
-		for (size_t a = 0; a < sizeof(attrs) / sizeof(attrs[0]); a++) {
-			snprintf(cmd, sizeof(cmd), "%s/%s/%s", debugfs_dir, dirs[d], attrs[a]);
+	for (size_t d = 0; d < DEBUGFS_NDIRS; d++) {
+		for (size_t a = 0; a < DEBUGFS_NATTRS; a++) {
+			snprintf(cmd, sizeof(cmd), "%s/%s/%s", debugfs_dir, debugfs_dirs[d],
+				 debugfs_attrs[a]);
 			unlink(cmd);
 		}
-		snprintf(cmd, sizeof(cmd), "%s/%s", debugfs_dir, dirs[d]);
+		snprintf(cmd, sizeof(cmd), "%s/%s", debugfs_dir, debugfs_dirs[d]);
 		rmdir(cmd);
 	}
 	rmdir(debugfs_dir);
@@ -194,10 +200,6 @@ static void debugfs_remove(void)
 
 static void debugfs_make(void)
 {
-	static const char *const dirs[] = { "failslab", "fail_page_alloc" };
-	static const char *const attrs[] = { "ignore-gfp-wait", "ignore-gfp-highmem", "verbose",
-					     "probability", "times" };
-	static const char *const values[] = { "Y\n", "Y\n", "2\n", "0\n", "1\n" };
 	const char *tmp = getenv("TMPDIR");
 	char path[PATH_MAX + 64];
 
@@ -205,19 +207,20 @@ static void debugfs_make(void)
 		 tmp && *tmp ? tmp : "/tmp", (int)getpid());
 	if (mkdir(debugfs_dir, 0700) && errno != EEXIST)
 		goto fail;
-	for (size_t d = 0; d < 2; d++) {
-		snprintf(path, sizeof(path), "%s/%s", debugfs_dir, dirs[d]);
+	for (size_t d = 0; d < DEBUGFS_NDIRS; d++) {
+		snprintf(path, sizeof(path), "%s/%s", debugfs_dir, debugfs_dirs[d]);
 		if (mkdir(path, 0700) && errno != EEXIST)
 			goto fail;
-		for (size_t a = 0; a < sizeof(attrs) / sizeof(attrs[0]); a++) {
+		for (size_t a = 0; a < DEBUGFS_NATTRS; a++) {
 			int fd;
 
-			snprintf(path, sizeof(path), "%s/%s/%s", debugfs_dir, dirs[d], attrs[a]);
+			snprintf(path, sizeof(path), "%s/%s/%s", debugfs_dir, debugfs_dirs[d],
+				 debugfs_attrs[a]);
 			fd = REAL(openat)(AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 					  0600);
 			if (fd < 0)
 				goto fail;
-			if (REAL(write)(fd, values[a], strlen(values[a])) < 0) {
+			if (REAL(write)(fd, debugfs_values[a], strlen(debugfs_values[a])) < 0) {
 				REAL(close)(fd);
 				goto fail;
 			}
