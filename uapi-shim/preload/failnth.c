@@ -40,7 +40,7 @@
 
 #include "ioasid/ioasid.h"
 
-/* ---- /proc/.../fail-nth ----------------------------------------------------------------------- */
+/* ---- /proc/.../fail-nth ---------------------------------------------------------------------- */
 
 /* "%u" with nothing after it; false when s is not exactly a decimal number. */
 static bool parse_id(const char *s, size_t len, unsigned long *out)
