@@ -50,7 +50,8 @@ row "256×4 KiB map, page-table layer (map_256x4k)" "$m256 ns" "332–391 ns; ta
 	echo
 	echo "### ioasid-bench: the standard set on every backend this host offers"
 	echo
-	echo "Medians over 3 rounds × 2 repeats with [min–max]; latency over every timed call."
+	echo "Medians over 5 rounds × 4 repeats with [min–max] (the 16 GiB region: 5 workers of its own"
+	echo "before the rounds, 4 repeats each); latency over every timed call."
 	echo "Backends this host lacks are listed under \"skipped\" with the reason."
 } >>"$out"
 run "$build/bin/ioasid-bench" --standard -j "$tmpd/standard.jsonl" -a "$tmpd/anchors.md"
@@ -80,7 +81,7 @@ cp "$tmpd/standard.jsonl" "$prev"
 	echo "### What tracing costs: ratio of the traced median to the untraced one, same run"
 } >>"$out"
 if [ $root = 1 ]; then
-	run "$build/bin/ioasid-bench" -b ref -w pages,threads --pages 4K --pattern seq --threads 2 -t counters,events,check
+	run "$build/bin/ioasid-bench" -b ref -w pages,threads --pages 4K --pattern seq --threads 2 -r 3 -t counters,events,check
 else
 	echo "Tracing overhead skipped: --trace needs root (BPF, uprobes)." | tee -a "$out"
 fi
@@ -90,7 +91,7 @@ fi
 	echo "### Tracing: per-event cost against a bare uprobe hit (same run), ring buffer, cost per operation"
 } >>"$out"
 if [ $root = 1 ]; then
-	run "$build/bench/bench_trace" --calls 400000
+	run "$build/bench/bench_trace" --calls 200000 --repeats 3
 	bare=$(value bare_uprobe_nop5 2)
 	for k in counters events; do
 		r=$(value ratio_${k}_vs_bare 2)
@@ -104,19 +105,19 @@ fi
 
 {
 	echo
-	echo "### Trace files: write and read throughput (5 M events)"
+	echo "### Trace files: write and read throughput (2 M events)"
 } >>"$out"
-run "$build/bench/bench_trace_file"
+run "$build/bench/bench_trace_file" --events 2000000 --repeats 3
 row "trace file read (\`bench_trace_file\`)" "$(value read 2) events/s" "—" ""
 
 {
 	echo
 	echo "### Invariant checking (ioasid-check): offline throughput, live on the heaviest workload"
 } >>"$out"
-run "$build/bench/bench_check" --events 10000000 --repeats 5
+run "$build/bench/bench_check" --events 5000000 --repeats 5
 row "checker alone, in memory (\`bench_check\`)" "$(value check 2) events/s" "—" ""
-run "$build/bench/bench_check" --events 10000000 --write "$tmpd/check.trace"
-run "$build/bench/bench_check" --read "$tmpd/check.trace" --repeats 5
+run "$build/bench/bench_check" --events 5000000 --write "$tmpd/check.trace"
+run "$build/bench/bench_check" --read "$tmpd/check.trace" --repeats 3
 off=$(value offline 2)
 row "offline audit of a trace file (read, inflate, check)" "$off events/s" \
 	"≥ 5 M events/s (issue #5)" "$(ratio "$off" 5000000)× the goal"
@@ -138,12 +139,12 @@ fi
 	echo "### Live monitoring (ioasid-top): CPU of the monitor at a 1 s refresh, idle and under the heaviest workload"
 } >>"$out"
 if [ $root = 1 ]; then
-	# Idle: every process of the host using the shim, nothing running; 10 updates. Then the
+	# Idle: every process of the host using the shim, nothing running; 3 updates. Then the
 	# heaviest workload (as above) watched with -p; the monitor's own CPU time (user + sys,
 	# from /usr/bin/time: BPF load and uprobe attach included) over its wall time.
-	run bash -c "/usr/bin/time -f 'ioasid-top idle: user %U s, sys %S s, wall %e s' $build/bin/ioasid-top -b 1 10 > /dev/null"
+	run bash -c "/usr/bin/time -f 'ioasid-top idle: user %U s, sys %S s, wall %e s' $build/bin/ioasid-top -b 1 3 > /dev/null"
 	idle=$(awk '/ioasid-top idle/ { gsub(",", ""); printf "%.2f s CPU over %s s", $4 + $7, $10 }' "$last")
-	row "ioasid-top idle, 1 s refresh (\`ioasid-top -b 1 10\`)" "$idle" "—" ""
+	row "ioasid-top idle, 1 s refresh (\`ioasid-top -b 1 3\`)" "$idle" "—" ""
 	run bash -c "(exec $build/bench/bench_ioas_map --small 20000 --repeats 7 >/dev/null) & sleep 0.2; /usr/bin/time -f 'ioasid-top under bench_ioas_map --small: user %U s, sys %S s, wall %e s' $build/bin/ioasid-top -b -j 1 -p \$! > $tmpd/top.jsonl"
 	busy=$(awk '/ioasid-top under/ { gsub(",", ""); printf "%.2f s CPU over %s s", $6 + $9, $12 }' "$last")
 	run bash -c "grep '\"type\":\"header\"' $tmpd/top.jsonl | tail -1 | grep -o '\"events\":[0-9]*,\"dropped\":[0-9]*'"

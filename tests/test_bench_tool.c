@@ -737,6 +737,8 @@ Test(bench_tool, usage_errors_exit_2_naming_the_value)
 	assert_usage_error(ARGV(bench_bin, "--trace", "sometimes"), "'sometimes'");
 	assert_usage_error(ARGV(bench_bin, "-w", "pagez"), "'pagez'");
 	assert_usage_error(ARGV(bench_bin, "--quick", "leftover"), "'leftover'");
+	assert_usage_error(ARGV(bench_bin, "--big-rounds", "0"), "--big-rounds '0'");
+	assert_usage_error(ARGV(bench_bin, "--big-above", "lots"), "--big-above 'lots'");
 }
 
 Test(bench_tool, a_json_path_that_cannot_be_written_exits_2_naming_it)
@@ -889,6 +891,66 @@ Test(bench_tool, rounds_interleave_backends_and_pool_every_repeat)
 	unlink(json);
 }
 
+/* Regions above --big-above get workers of their own (--big-rounds of them), back to back
+ * before the rounds, and the rounds leave them out: here 128M is "big" and 64M is not. */
+Test(bench_tool, big_regions_have_workers_of_their_own_before_the_rounds)
+{
+	static const char *const order[] = {
+		"big regions, worker 1 of 2: starting ref ",
+		"big regions, worker 1 of 2: starting ref-uapi ",
+		"big regions, worker 2 of 2: starting ref ",
+		"big regions, worker 2 of 2: starting ref-uapi ",
+		"round 1 of 3: starting ref ", "round 1 of 3: starting ref-uapi ",
+		"round 2 of 3: starting ref ", "round 2 of 3: starting ref-uapi ",
+		"round 3 of 3: starting ref ", "round 3 of 3: starting ref-uapi ",
+	};
+	static const char *const backends[] = { "config.backend=ref", "config.backend=ref-uapi" };
+	static const char *const phases[] = { "config.phase=map", "config.phase=unmap" };
+	char *json = tmp_path("big");
+	const char *p;
+	struct jsonl j;
+	struct run r;
+
+	BENCH(&r, 0, "--quick", "-b", "ref,ref-uapi", "-w", "region", "--region", "64M,128M",
+	      "--pages", "4K", "--big-above", "64M", "--big-rounds", "2", "-R", "3", "-v", "-j",
+	      json, "-q");
+	p = r.err;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		char want[96];
+
+		snprintf(want, sizeof(want), "ioasid-bench: %s", order[i]);
+		p = strstr(p, want);
+		cr_assert(p, "worker %zu should be \"%s\", in this order; stderr:\n%s", i + 1,
+			  want, r.err);
+		p += strlen(want);
+	}
+	cr_assert_null(strstr(p, "starting"), "no more workers than those; stderr:\n%s", r.err);
+	run_free(&r);
+
+	jsonl_read(&j, json);
+	assert_shapes(&j);
+	cr_assert_eq(count_skips(&j, NULL), 0, "%s", j.text);
+	cr_assert_eq(j.n, 8, "map and unmap of 64M and 128M per backend, once each:\n%s", j.text);
+	for (size_t b = 0; b < 2; b++)
+		for (size_t ph = 0; ph < 2; ph++) {
+			const char *small = the_figure(&j, WHERE(backends[b], phases[ph],
+								 "config.op_bytes=67108864"));
+			const char *big = the_figure(&j, WHERE(backends[b], phases[ph],
+							       "config.op_bytes=134217728"));
+
+			/* 64M: the 3 rounds' 3 repeats; 128M: the 2 big workers' 3 repeats */
+			cr_assert_eq(jnum(small, "config.rounds"), 3, "%s", small);
+			cr_assert_eq(jnum(small, "repeat_ns.n"), 9, "%s", small);
+			cr_assert_null(strstr(jstr(small, "note"), "rounds"), "%s", small);
+			cr_assert_eq(jnum(big, "config.rounds"), 2, "%s", big);
+			cr_assert_eq(jnum(big, "repeat_ns.n"), 6, "%s", big);
+			assert_contains(jstr(big, "note"), "in 2 of 3 rounds", "the 128M note");
+		}
+	assert_calibration(&j, 3);
+	jsonl_free(&j);
+	unlink(json);
+}
+
 Test(bench_tool, a_worker_killed_in_round_2_loses_that_round_only)
 {
 	char *json = tmp_path("killed");
@@ -985,14 +1047,22 @@ Test(bench_tool, compare_counts_agreement_and_sets_calibrations_side_by_side)
 	static const double cal_old[] = { 2e6, 2.2e6 }, cal_new[] = { 2.31e6 };
 	char *old = cmp_file("cmp-old", 100, 200, cal_old, 2);
 	char *new = cmp_file("cmp-new", 104, 300, cal_new, 1);
+	char *near = cmp_file("cmp-near", 108, 300, cal_new, 1);
 	char *bare = cmp_file("cmp-bare", 100, 200, NULL, 0);
 	char want[1024];
+	const char *line;
 	struct run r;
 
+	/* map 100 [95-105] then 104 [99-109]: agree; unmap 200 then 300: spreads apart */
 	BENCH(&r, 1, "--compare", old, new);
 	snprintf(want, sizeof(want), "compare: 2 figures in both runs, 1 agree within the "
-		 "reported spread, 1 do not; 0 only in %s, 0 only in %s\n", old, new);
+		 "reported spread, 1 do not (1 of them with spreads apart); 0 only in %s, 0 only "
+		 "in %s\n", old, new);
 	assert_contains(r.out, want, "the summary");
+	line = line_starting(r.out, "  ref pages unmap seq");
+	assert_contains(line, ": 200 [195-205] then 300 [295-305], x1.500 (spreads apart)",
+			"the unmap line");
+	cr_assert_null(strstr(r.out, "  ref pages map seq"), "map agrees:\n%s", r.out);
 	/* medians 2.1 ms (2.0, 2.2) and 2.31 ms: the second run's loop took 1.1 times as long */
 	snprintf(want, sizeof(want), "calibration (a fixed CPU loop, median of each run's "
 		 "rounds): 2.100 ms in %s (max/min x1.100 over 2 rounds), 2.310 ms in %s (x1.000 "
@@ -1002,11 +1072,23 @@ Test(bench_tool, compare_counts_agreement_and_sets_calibrations_side_by_side)
 	cr_assert_null(strstr(r.out, "ignored"), "calibration lines are not damage:\n%s", r.out);
 	run_free(&r);
 
+	/* map 100 [95-105] then 108 [103-113]: neither median inside the other's spread, but
+	 * the spreads overlap */
+	BENCH(&r, 1, "--compare", old, near);
+	snprintf(want, sizeof(want), "compare: 2 figures in both runs, 0 agree within the "
+		 "reported spread, 2 do not (1 of them with spreads apart)");
+	assert_contains(r.out, want, "the summary");
+	line = line_starting(r.out, "  ref pages map seq");
+	assert_contains(line, ": 100 [95-105] then 108 [103-113], x1.080", "the map line");
+	cr_assert_null(strstr(line, "apart"), "the spreads overlap: %s", line);
+	run_free(&r);
+
 	BENCH(&r, 0, "--compare", old, bare);
 	snprintf(want, sizeof(want), "calibration: only %s has calibration lines", old);
 	assert_contains(r.out, want, "one run without calibration");
 	run_free(&r);
 	unlink(old);
 	unlink(new);
+	unlink(near);
 	unlink(bare);
 }

@@ -8,6 +8,9 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 TestSuite(main, .init = ctx_setup, .fini = ctx_teardown);
 
@@ -238,3 +241,56 @@ Test(main, positive_answer_of_a_status_handler_is_eio)
 	cr_assert(strstr(ioasid_last_error(), "answered 4096"), "%s", ioasid_last_error());
 }
 #endif
+
+/* The whole struct is read in one copy when it can be; a caller whose (older, shorter) struct
+ * ends right before an unreadable page must still get what the kernel gives: it reads
+ * `size` bytes only. */
+Test(main, a_short_struct_before_an_unreadable_page_reads_as_in_the_kernel)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t min = offsetof(struct iommu_hwpt_alloc, __reserved) + sizeof(uint32_t);
+	uint8_t *map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+	struct iommu_hwpt_alloc *edge, mid;
+	uint32_t ioas = ioas_alloc_ok();
+
+	cr_assert_neq(map, MAP_FAILED);
+	cr_assert_eq(mprotect(map + pg, pg, PROT_NONE), 0);
+	edge = (void *)(map + pg - min);
+	memset(edge, 0, min);
+	edge->size = (uint32_t)min;
+	edge->dev_id = 12345;                   /* no such device */
+	edge->pt_id = ioas;
+	memset(&mid, 0, sizeof(mid));
+	memcpy(&mid, edge, min);
+	assert_rc(-ENOENT, _ioctl(IOMMU_HWPT_ALLOC, &mid));
+	assert_rc(-ENOENT, _ioctl(IOMMU_HWPT_ALLOC, edge));
+	/* below the minimum, at the edge too: EINVAL, as the kernel */
+	edge = (void *)(map + pg - 8);
+	edge->size = 8;
+	edge->flags = 0;
+	assert_rc(-EINVAL, _ioctl(IOMMU_HWPT_ALLOC, edge));
+	/* a size reaching into the unreadable page: EFAULT */
+	edge = (void *)(map + pg - min);
+	edge->size = (uint32_t)min + 8;
+	assert_rc(-EFAULT, _ioctl(IOMMU_HWPT_ALLOC, edge));
+	munmap(map, 2 * pg);
+}
+
+/* The reference caches its pid for the copies; a fork()ed child must copy from and to its own
+ * memory, never its parent's (same addresses, same contents right after the fork). */
+Test(main, a_forked_child_copies_from_its_own_memory)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	uint32_t first = ioas_alloc_ok();       /* the pid is cached by now */
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(_ioctl(IOMMU_IOAS_ALLOC, &cmd) == 0 && cmd.out_ioas_id == first + 1 ? 0 : 1);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the child did not get its reply in its own struct (status 0x%x)", status);
+	cr_assert_eq(cmd.out_ioas_id, 0, "the child's reply landed in the parent's struct");
+}

@@ -3,9 +3,11 @@
  * Reads the JSON Lines ioasid-bench writes (this file parses only that format: the keys of
  * output.c, in any order, one object per line), pairs the figures of the two runs by their
  * configuration (backend, workload, phase, pattern, invalidation, trace, page and leaf size,
- * bytes and operations per call, threads), and calls a pair in agreement when each run's
- * median ops/s lies within the other's [min, max] over the repeats (either way round).
- * A pair that does not agree is listed with both medians and their ratio; figures found in one
+ * bytes and operations per call, threads), and calls a pair in agreement when one run's
+ * median ops/s lies within the other's [min, max] over the repeats (either way round: the new
+ * median inside the old spread, or the old inside the new). A pair that does not agree is
+ * listed with both medians and their ratio, marked "spreads apart" when the two [min, max]
+ * do not even overlap (the figure moved beyond what either run sampled); figures found in one
  * run only are counted, not judged. Lines that are not records (skips, damage) are skipped and
  * counted; a line that cannot be read is named by file and line number.
  *
@@ -218,10 +220,16 @@ static bool agree(const struct figure *a, const struct figure *b)
 	       (a->median >= b->min && a->median <= b->max);
 }
 
+/* Do the two spreads not even touch? Then the figure moved, beyond what either run sampled. */
+static bool apart(const struct figure *a, const struct figure *b)
+{
+	return a->max < b->min || b->max < a->min;
+}
+
 int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 {
 	struct run a = { 0 }, b = { 0 };
-	size_t pairs = 0, differ = 0, only_old = 0, only_new = 0;
+	size_t pairs = 0, differ = 0, far = 0, only_old = 0, only_new = 0;
 	int rc;
 
 	if ((rc = load(old_path, &a, out)) || (rc = load(new_path, &b, out)))
@@ -243,15 +251,16 @@ int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 		if (!differ++)
 			fprintf(out, "figures outside each other's spread "
 				"(ops/s median [min-max]):\n");
-		fprintf(out, "  %s: %.4g [%.4g-%.4g] then %.4g [%.4g-%.4g], x%.3f\n", nb->key,
+		far += apart(oa, nb);
+		fprintf(out, "  %s: %.4g [%.4g-%.4g] then %.4g [%.4g-%.4g], x%.3f%s\n", nb->key,
 			oa->median, oa->min, oa->max, nb->median, nb->min, nb->max,
-			nb->median / oa->median);
+			nb->median / oa->median, apart(oa, nb) ? " (spreads apart)" : "");
 	}
 	for (size_t j = 0; j < a.n; j++)
 		only_old += !a.v[j].used;
 	fprintf(out, "compare: %zu figures in both runs, %zu agree within the reported spread, "
-		"%zu do not; %zu only in %s, %zu only in %s\n", pairs, pairs - differ, differ,
-		only_old, old_path, only_new, new_path);
+		"%zu do not (%zu of them with spreads apart); %zu only in %s, %zu only in %s\n",
+		pairs, pairs - differ, differ, far, only_old, old_path, only_new, new_path);
 	print_calibration(&a, &b, old_path, new_path, out);
 	rc = pairs ? (int)differ : -ENODATA;
 	if (!pairs)

@@ -6,7 +6,9 @@
  * drift 10-30 % over minutes. So the driver runs round 1 of every backend, then round 2 of
  * every backend, and so on, each in a worker process of its own, and pools each figure's
  * samples over all rounds before computing anything: a figure's spread spans the whole run,
- * and no backend's figures come from one time window alone.
+ * and no backend's figures come from one time window alone. Regions above 4 GiB are the one
+ * exception: they get workers of their own, back to back before the rounds (--big-rounds;
+ * why is at has_big_region in ioasid-bench.c); their figures say "in K of N rounds".
  *
  * The worker (bench_runner_run): the backend is probed and opened; the selected workloads run
  * once untraced, then once per --trace mode with that tracing attached. A measurement's samples
@@ -397,6 +399,8 @@ static void run_pass(struct worker *w, struct bench_run *run, struct bench_trace
 
 		if (!w->o->workload[i])
 			continue;
+		if (run->p->big_scope == BENCH_BIG_ONLY && strcmp(wl[i]->name, "region"))
+			continue;       /* a big-phase worker: its round is the big regions only */
 		if ((wl[i]->needs & caps) != wl[i]->needs) {
 			char why[BENCH_WHY];
 

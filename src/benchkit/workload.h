@@ -32,6 +32,13 @@ struct bench_params {
 	                                         * standard set: the uAPI backends share its
 	                                         * io_pagetable; faulting 16 GiB in takes ~20 s
 	                                         * here per backend) */
+	enum bench_big_scope {                  /* which `region` sizes this worker measures */
+		BENCH_BIG_INLINE = 0,           /* all (a run of one round) */
+		BENCH_BIG_NONE,                 /* none above 4 GiB: the big phase has them */
+		BENCH_BIG_ONLY,                 /* the big phase: `region` above 4 GiB only */
+	} big_scope;
+	uint64_t big_region_bytes;              /* `region` sizes above this are "big": a phase
+	                                         * of their own with -R above 1 (default 4 GiB) */
 };
 #define BENCH_PAT_SEQ    (1u << 0)
 #define BENCH_PAT_RANDOM (1u << 1)

@@ -5,7 +5,8 @@
  *                  (a permutation over a window 4× larger) or fragmented (the IOAS already
  *                  holds an area in every other slot; the calls fill the holes)
  *   region         one map call of a large region (1 GiB, 16 GiB) with leaves of at most
- *                  4K, 2M or 1G, then one unmap: GB/s (above 4 GiB: in the first round only)
+ *                  4K, 2M or 1G, then one unmap: GB/s (above 4 GiB, with rounds: in
+ *                  workers of their own, before the rounds; ioasid-bench.c)
  *   small-regions  10 k+ small regions mapped one by one and held together, unmapped one by
  *                  one; then the same unmapped by one range call
  *   copy           IOMMU_IOAS_COPY of a mapped region into a second IOAS with a domain, against
@@ -22,8 +23,9 @@
  * latencies are timed around each call. Device accesses (dma, ~50 ns) would be distorted by
  * the clock reads, so their throughput comes from an untimed pass and their latencies from a
  * second, timed pass. dma-api alternates map and unmap, so its phases can only be timed call
- * by call: its figures include one clock read (~20 ns) per call. Memory is faulted in before anything is timed (a VMM's
- * guest RAM usually is); the page tables are warmed by one untimed map+unmap pass.
+ * by call: its figures include one clock read (~20 ns) per call. Memory is faulted in before
+ * anything is timed (a VMM's guest RAM usually is); the page tables are warmed by one untimed
+ * map+unmap pass.
  */
 #include "benchkit/workload.h"
 
@@ -56,6 +58,7 @@ void bench_params_default(struct bench_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->repeats = 5;
+	p->big_region_bytes = 4 * SZ_1G;
 	p->regions[p->nregions++] = SZ_1G;
 	p->pages[p->npages++] = SZ_4K;
 	p->pages[p->npages++] = SZ_2M;
@@ -153,8 +156,16 @@ static void meas_drop(struct meas *m)
 
 /* Memory a client would map: aligned to its page size, advised (4K: no THP; else THP, as a
  * VMM backs guest RAM) and faulted in. Faulting is the slowest thing a round does on a VM
- * (about a second per GiB of 4 KiB pages), so buffers up to 4 GiB are kept for the next
- * round of the same workload (same length and page size); larger ones are returned at once. */
+ * whose host takes freed memory back (about 3 s per GiB when the host must supply it, 50 ms
+ * when it still holds it), and every round is a fresh worker, so a worker faults as little as
+ * it can:
+ *  - THP buffers (pages, region, copy and vm-start above 4K) share one arena, 1 GiB-aligned,
+ *    kept until the worker ends and grown when a request is larger (up to 4 GiB): a request
+ *    gets its first len bytes. Every workload maps the memory, never relies on its contents.
+ *  - 4K buffers are kept for a later request of the same length (traced passes repeat them).
+ *  - Larger ones (the 16 GiB region) are mapped for the call and returned at once.
+ * Where the memory lands still changes from round to round, as it does between reruns: each
+ * round's worker faults its own. */
 struct mem {
 	void *raw;
 	size_t rawlen;
@@ -165,22 +176,12 @@ struct mem {
 
 #define MEM_CACHE 16
 #define MEM_CACHE_MAX (4 * SZ_1G)
-static struct mem mem_cache[MEM_CACHE];
+static struct mem mem_cache[MEM_CACHE];         /* 4K buffers */
+static struct mem thp_arena;                    /* every THP buffer of this worker */
 
-static int mem_map(struct mem *m, uint64_t len, uint64_t page, bool keep)
+/* A fresh mapping of len bytes aligned to `align`, advised and faulted in. */
+static int mem_fault_in(struct mem *m, uint64_t len, uint64_t align, bool thp)
 {
-	bool thp = page > SZ_4K;
-	uint64_t align = page < SZ_2M ? SZ_2M : page;
-
-	for (int i = 0; keep && i < MEM_CACHE; i++) {
-		struct mem *c = &mem_cache[i];
-
-		if (c->raw && !c->busy && c->len == len && c->page == page && c->thp == thp) {
-			c->busy = true;
-			*m = *c;
-			return 0;
-		}
-	}
 	m->rawlen = len + align;
 	m->raw = mmap(NULL, m->rawlen, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -190,7 +191,6 @@ static int mem_map(struct mem *m, uint64_t len, uint64_t page, bool keep)
 	}
 	m->buf = (uint8_t *)(((uintptr_t)m->raw + align - 1) & ~(uintptr_t)(align - 1));
 	m->len = len;
-	m->page = page;
 	m->thp = thp;
 	m->busy = true;
 	madvise(m->buf, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
@@ -199,7 +199,41 @@ static int mem_map(struct mem *m, uint64_t len, uint64_t page, bool keep)
 	if (madvise(m->buf, len, MADV_POPULATE_WRITE))
 		for (uint64_t off = 0; off < len; off += SZ_4K)
 			m->buf[off] = 1;
-	if (keep && len <= MEM_CACHE_MAX)
+	return 0;
+}
+
+static int mem_get(struct mem *m, uint64_t len, uint64_t page)
+{
+	bool thp = page > SZ_4K;
+	int rc;
+
+	if (thp && len <= MEM_CACHE_MAX && !thp_arena.busy) {
+		if (thp_arena.raw && thp_arena.len < len) {
+			munmap(thp_arena.raw, thp_arena.rawlen);
+			thp_arena.raw = NULL;
+		}
+		if (!thp_arena.raw && (rc = mem_fault_in(&thp_arena, len, SZ_1G, true)))
+			return rc;
+		thp_arena.busy = true;
+		*m = thp_arena;
+		m->len = len;
+		m->page = page;
+		return 0;
+	}
+	for (int i = 0; !thp && i < MEM_CACHE; i++) {
+		struct mem *c = &mem_cache[i];
+
+		if (c->raw && !c->busy && c->len == len) {
+			c->busy = true;
+			*m = *c;
+			m->page = page;
+			return 0;
+		}
+	}
+	if ((rc = mem_fault_in(m, len, page < SZ_2M ? SZ_2M : page, thp)))
+		return rc;
+	m->page = page;
+	if (!thp && len <= MEM_CACHE_MAX)
 		for (int i = 0; i < MEM_CACHE; i++)
 			if (!mem_cache[i].raw) {
 				mem_cache[i] = *m;
@@ -208,21 +242,15 @@ static int mem_map(struct mem *m, uint64_t len, uint64_t page, bool keep)
 	return 0;
 }
 
-/* Kept between rounds (up to 4 GiB), or faulted in for this call only. */
-static int mem_get(struct mem *m, uint64_t len, uint64_t page)
-{
-	return mem_map(m, len, page, true);
-}
-
-static int mem_get_fresh(struct mem *m, uint64_t len, uint64_t page)
-{
-	return mem_map(m, len, page, false);
-}
-
 static void mem_put(struct mem *m)
 {
 	if (!m->raw)
 		return;
+	if (m->raw == thp_arena.raw) {
+		thp_arena.busy = false;
+		m->raw = NULL;
+		return;
+	}
 	for (int i = 0; i < MEM_CACHE; i++)
 		if (mem_cache[i].raw == m->raw) {
 			mem_cache[i].busy = false;
@@ -530,11 +558,11 @@ static int run_region(struct bench_run *r)
 		struct mem mem = { 0 };
 		int rc;
 
-		/* Regions above 4 GiB are measured in the first round only: faulting 16 GiB in
-		 * takes ~20 s on this VM, more than everything else of a round. */
-		if (size > 4 * SZ_1G && r->round > 0)
-			continue;
-		if (size > 4 * SZ_1G && p->big_regions_ref_only && r->id != BENCH_BE_REF) {
+		bool big = size > p->big_region_bytes;
+
+		/* Big regions have workers of their own (BENCH_BIG_ONLY), back to back before the
+		 * rounds; the rounds' workers leave them out. */
+		if (big && p->big_regions_ref_only && r->id != BENCH_BE_REF) {
 			char name[24];
 
 			skipf(r, wl, "%s region: measured on ref only in the standard set (the "
@@ -542,13 +570,14 @@ static int run_region(struct bench_run *r)
 			      "measures it here", (bench_fmt_bytes(size, name, sizeof(name)), name), name);
 			continue;
 		}
+		if ((big && p->big_scope == BENCH_BIG_NONE) ||
+		    (!big && p->big_scope == BENCH_BIG_ONLY))
+			continue;
 		if (!mem_fits(r, wl, size))
 			continue;
 		/* One buffer serves every page size: THP-advised and 1 GiB-aligned, so that what
-		 * differs is the largest leaf the domain may use. It is faulted in afresh each
-		 * round (mem_get_fresh): where the kernel puts guest RAM is part of what a rerun
-		 * changes, and the spread should show it. */
-		if ((rc = mem_get_fresh(&mem, size, SZ_1G))) {
+		 * differs is the largest leaf the domain may use. */
+		if ((rc = mem_get(&mem, size, SZ_1G))) {
 			skipf(r, wl, "%llu bytes: %s", (unsigned long long)size, strerror(-rc));
 			continue;
 		}
@@ -737,7 +766,7 @@ static int run_copy(struct bench_run *r)
 
 	if (!mem_fits(r, wl, size))
 		return 0;
-	if ((rc = mem_get_fresh(&mem, size, SZ_2M))) {
+	if ((rc = mem_get(&mem, size, SZ_2M))) {
 		skipf(r, wl, "%llu bytes: %s", (unsigned long long)size, strerror(-rc));
 		return rc;
 	}

@@ -513,6 +513,24 @@ int ref_ucmd_init(struct ref_ucmd *ucmd, struct ioasid_ctx *ctx, void *arg, void
 	uint32_t user_size;
 	int rc;
 
+	/* The common case in one copy (each costs a system call here, ~1.3 µs): the whole
+	 * struct, then only the user_size bytes the kernel would have read are kept. When the
+	 * bytes past the caller's struct are not readable, the kernel's own order: size first. */
+	memset(buf, 0, struct_size);
+	if (!ref_copy_from_user(buf, (uint64_t)(uintptr_t)arg, struct_size)) {
+		memcpy(&user_size, buf, sizeof(user_size));
+		if (user_size < min_size)
+			return -EINVAL;
+		if (user_size < struct_size)
+			memset((char *)buf + user_size, 0, struct_size - user_size);
+		if (user_size > struct_size) {
+			rc = ref_check_zeroed_user((uint64_t)(uintptr_t)arg + struct_size,
+						   user_size - struct_size);
+			if (rc)
+				return rc;
+		}
+		goto done;
+	}
 	rc = ref_copy_from_user(&user_size, (uint64_t)(uintptr_t)arg, sizeof(user_size));
 	if (rc)
 		return rc;
@@ -528,6 +546,7 @@ int ref_ucmd_init(struct ref_ucmd *ucmd, struct ioasid_ctx *ctx, void *arg, void
 	rc = ref_copy_from_user(buf, (uint64_t)(uintptr_t)arg, MIN((size_t)user_size, struct_size));
 	if (rc)
 		return rc;
+done:
 	*ucmd = (struct ref_ucmd){ .ctx = ctx, .ubuffer = arg, .user_size = user_size, .cmd = buf };
 	return 0;
 }

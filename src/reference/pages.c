@@ -285,7 +285,7 @@ static int procmap_fd(void)
 	static int fd = -1;
 	static pid_t owner;
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	pid_t pid = getpid();
+	pid_t pid = ref_self_pid();
 	int ret;
 
 	pthread_mutex_lock(&lock);

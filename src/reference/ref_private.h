@@ -167,6 +167,8 @@ int ref_copy_from_user(void *dst, uint64_t uptr, size_t len);
 int ref_copy_to_user(uint64_t uptr, const void *src, size_t len);
 /* 0 when [uptr, uptr+len) reads as zeroes; -E2BIG if not; -EFAULT if unreadable. */
 int ref_check_zeroed_user(uint64_t uptr, size_t len);
+/* This process's pid without a system call (cleared in a fork()ed child). */
+pid_t ref_self_pid(void);
 
 /* ---- capabilities (uaccess.c) ------------------------------------------------------------ */
 bool ref_capable(int cap);

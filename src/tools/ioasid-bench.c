@@ -31,6 +31,7 @@
  * check found violations, 2 usage.
  */
 #include "benchkit/workload.h"
+#include "common/compiler.h"
 #include "common/locate.h"
 
 #include <errno.h>
@@ -65,6 +66,7 @@ struct options {
 	unsigned int group;
 	const char *platform;           /* ref-uapi/ref-type1: shared host name; NULL: private */
 	unsigned int rounds;            /* rounds of every backend; repeats pooled over them */
+	unsigned int big_rounds;        /* workers of the big-region phase (at most rounds) */
 	bool quiet, list, verbose;
 	int worker;                     /* >= 0: this process is the worker of that backend */
 	int worker_fd;
@@ -99,6 +101,11 @@ static void usage(FILE *out)
 "                         during a run (memory placement, huge pages, other load). Each\n"
 "                         round starts by timing a fixed CPU loop (the calibration lines)\n"
 "                         (default 1)\n"
+"      --big-rounds N     with -R above 1, regions above 4 GiB are measured in N workers\n"
+"                         of their own, back to back before the rounds (faulting 16 GiB in\n"
+"                         costs more than a round; memory one frees is still warm when the\n"
+"                         next faults it in), their samples pooled (default 3, at most -R)\n"
+"      --big-above SIZE   what counts as a big region for --big-rounds (default 4G)\n"
 "      --region LIST      region sizes for 'region' (default 1G; e.g. 1G,16G)\n"
 "      --pages LIST       page sizes (default 4K,2M,1G)\n"
 "      --pattern LIST     IOVA patterns for 'pages': seq,random,frag (default all)\n"
@@ -107,7 +114,9 @@ static void usage(FILE *out)
 "      --guest-ram SIZE   guest RAM of 'vm-start' (default 4G)\n"
 "      --quick            small sizes, 3 repeats: a quick look (every workload still runs)\n"
 "      --standard         the set 'make bench' records: regions 1G and 16G (16G when the\n"
-"                         memory is there; 16G on ref only), 3 rounds of 2 repeats,\n"
+"                         memory is there; 16G on ref only, in as many workers of its own\n"
+"                         as rounds),\n"
+"                         2G of guest RAM for vm-start, 5 rounds of 4 repeats,\n"
 "                         everything else default\n"
 "      --device NAME      the device for vm-start/attach (default: the first usable)\n"
 "      --group N          the IOMMU group for the type1 backends (default: the device's)\n"
@@ -298,7 +307,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { O_REGION = 256, O_PAGES, O_PATTERN, O_THREADS, O_SMALL, O_RAM, O_QUICK,
 	       O_STANDARD, O_DEVICE, O_GROUP, O_PLATFORM, O_WORKER, O_WORKER_FD,
-	       O_WORKER_ROUND };
+	       O_WORKER_ROUND, O_BIG_ROUNDS, O_WORKER_BIG, O_BIG_ABOVE };
 	static const struct option longopts[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "workload", required_argument, NULL, 'w' },
@@ -327,11 +336,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "worker", required_argument, NULL, O_WORKER },
 		{ "worker-fd", required_argument, NULL, O_WORKER_FD },
 		{ "worker-round", required_argument, NULL, O_WORKER_ROUND },
+		{ "worker-big", required_argument, NULL, O_WORKER_BIG },
+		{ "big-rounds", required_argument, NULL, O_BIG_ROUNDS },
+		{ "big-above", required_argument, NULL, O_BIG_ABOVE },
 		{ 0 }
 	};
 	bool any_backend = false, any_workload = false, pattern_given = false;
 	bool regions_given = false, pages_given = false, threads_given = false;
-	bool repeats_given = false, standard = false;
+	bool repeats_given = false, standard = false, big_rounds_given = false;
+	bool ram_given = false;
 	unsigned long v;
 	int c, rc;
 
@@ -339,6 +352,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->worker = -1;
 	o->worker_fd = -1;
 	o->worker_round = 1;
+	o->big_rounds = 3;
 	bench_params_default(&o->p);
 	/* First pass: --quick / --standard set the defaults the other options then refine. */
 	for (int i = 1; i < argc; i++) {
@@ -376,6 +390,24 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if ((rc = parse_uint(optarg, "--rounds", MAX_ROUNDS, &v)))
 				return rc;
 			o->rounds = (unsigned int)v;
+			break;
+		case O_BIG_ROUNDS:
+			if ((rc = parse_uint(optarg, "--big-rounds", MAX_ROUNDS, &v)))
+				return rc;
+			o->big_rounds = (unsigned int)v;
+			big_rounds_given = true;
+			break;
+		case O_BIG_ABOVE:
+			if (parse_size(optarg, &o->p.big_region_bytes))
+				return usage_error("--big-above '%s': a size such as 4G", optarg);
+			break;
+		case O_WORKER_BIG:
+			if (!strcmp(optarg, "none"))
+				o->p.big_scope = BENCH_BIG_NONE;
+			else if (!strcmp(optarg, "only"))
+				o->p.big_scope = BENCH_BIG_ONLY;
+			else
+				return usage_error("--worker-big %s: none or only", optarg);
 			break;
 		case O_REGION:
 			if (!regions_given)
@@ -422,6 +454,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			    (o->p.guest_ram & ((1 << 21) - 1)))
 				return usage_error("--guest-ram '%s': a multiple of 2M such as 4G",
 						   optarg);
+			ram_given = true;
 			break;
 		case O_QUICK:
 			break;
@@ -489,9 +522,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (standard) {
 		if (!o->rounds)
-			o->rounds = 3;
+			o->rounds = 5;
 		if (!repeats_given)
-			o->p.repeats = 2;
+			o->p.repeats = 4;
+		if (!ram_given)
+			o->p.guest_ram = 2ULL << 30;
+		if (!big_rounds_given)
+			o->big_rounds = o->rounds;
 		o->p.big_regions_ref_only = true;
 	}
 	if (!o->rounds)
@@ -621,8 +658,9 @@ static int worker_main(struct options *o)
 
 /* ---- the driver ------------------------------------------------------------------------------ */
 
-/* Start the worker of backend id for round (0-based); its stream arrives on *rfd. */
-static pid_t start_worker(int id, unsigned int round, int argc, char **argv,
+/* Start the worker of backend id for round (0-based); its stream arrives on *rfd. big: its
+ * part of the big-region split ("only", "none"), or NULL when the run has no big phase. */
+static pid_t start_worker(int id, unsigned int round, const char *big, int argc, char **argv,
 			  const struct options *o, int *rfd)
 {
 	char self[PATH_MAX], run[PATH_MAX], err[512], fdbuf[16], roundbuf[16];
@@ -649,7 +687,7 @@ static pid_t start_worker(int id, unsigned int round, int argc, char **argv,
 		return pid;
 	}
 	if (pid == 0) {
-		char **av = calloc((size_t)argc + 14, sizeof(*av));
+		char **av = calloc((size_t)argc + 16, sizeof(*av));
 		int k = 0;
 
 		if (!av)
@@ -679,6 +717,10 @@ static pid_t start_worker(int id, unsigned int round, int argc, char **argv,
 		av[k++] = fdbuf;
 		av[k++] = "--worker-round";
 		av[k++] = roundbuf;
+		if (big) {
+			av[k++] = "--worker-big";
+			av[k++] = (char *)big;
+		}
 		av[k] = NULL;
 		execv(av[0], av);
 		fprintf(stderr, "ioasid-bench: cannot run %s: %s\n", av[0], strerror(errno));
@@ -836,8 +878,8 @@ static void round_lost(struct driver *d, int id, unsigned int round, const char 
 	d->status = 1;
 }
 
-static void run_worker_round(struct driver *d, int id, unsigned int round, int argc,
-			     char **argv)
+static void run_worker_round(struct driver *d, int id, unsigned int round, const char *big,
+			     int argc, char **argv)
 {
 	const char *name = bench_backend_name(id);
 	char why[BENCH_WHY] = "", cause[BENCH_WHY + 64];
@@ -845,7 +887,7 @@ static void run_worker_round(struct driver *d, int id, unsigned int round, int a
 	int fd, ws = 0, rc;
 	pid_t pid;
 
-	pid = start_worker(id, round, argc, argv, d->o, &fd);
+	pid = start_worker(id, round, big, argc, argv, d->o, &fd);
 	if (pid < 0) {
 		snprintf(why, sizeof(why), "its worker could not start: %s", strerror((int)-pid));
 		skip_line(d, id, "*", why);
@@ -854,7 +896,9 @@ static void run_worker_round(struct driver *d, int id, unsigned int round, int a
 		return;
 	}
 	if (d->o->verbose)
-		fprintf(stderr, "ioasid-bench: round %u of %u: starting %s (pid %d)\n", round + 1,
+		fprintf(stderr, "ioasid-bench: %s %u of %u: starting %s (pid %d)\n",
+			big && !strcmp(big, "only") ? "big regions, worker" : "round", round + 1,
+			big && !strcmp(big, "only") ? MIN(d->o->big_rounds, d->o->rounds) :
 			d->o->rounds, name, (int)pid);
 	rc = stage_read(fd, round, &st, why, sizeof(why));
 	close(fd);              /* a worker still writing gets EPIPE and ends */
@@ -991,9 +1035,28 @@ static void pick_backends(struct driver *d)
 	}
 }
 
+/* Does the run measure a region above 4 GiB? Then, with more than one round, those regions get
+ * a phase of their own: faulting 16 GiB in takes longer than a round here, and a 16 GiB
+ * figure needs samples from several workers to show what a rerun changes. The phase's
+ * workers run back to back, so each faults in memory the last one has just freed (the VM's
+ * host has not taken it back yet: seconds instead of a minute), and before the rounds, so
+ * that no round's freed memory is being handed back to the host while they measure. */
+static bool has_big_region(const struct options *o)
+{
+	const struct bench_workload *const *wl = bench_workloads();
+
+	for (int i = 0; wl[i]; i++)
+		if (o->workload[i] && !strcmp(wl[i]->name, "region"))
+			for (unsigned int j = 0; j < o->p.nregions; j++)
+				if (o->p.regions[j] > o->p.big_region_bytes)
+					return true;
+	return false;
+}
+
 static int run_rounds(const struct options *o, struct bench_output *out, int argc, char **argv)
 {
 	struct driver d = { .o = o, .out = out };
+	bool big = o->rounds > 1 && has_big_region(o);
 	int status;
 
 	d.pool = bench_pool_new(o->rounds);
@@ -1004,6 +1067,10 @@ static int run_rounds(const struct options *o, struct bench_output *out, int arg
 		return 1;
 	}
 	pick_backends(&d);
+	for (unsigned int k = 0; big && k < MIN(o->big_rounds, o->rounds); k++)
+		for (int id = 0; id < BENCH_BE_COUNT; id++)
+			if (d.active[id] && (!o->p.big_regions_ref_only || id == BENCH_BE_REF))
+				run_worker_round(&d, id, k, "only", argc, argv);
 	for (unsigned int round = 0; round < o->rounds; round++) {
 		struct bench_calibration cal = { .round = round + 1 };
 		bool any = false;
@@ -1019,7 +1086,8 @@ static int run_rounds(const struct options *o, struct bench_output *out, int arg
 				round + 1, o->rounds, cal.ns / 1e6);
 		for (int id = 0; id < BENCH_BE_COUNT; id++)
 			if (d.active[id])
-				run_worker_round(&d, id, round, argc, argv);
+				run_worker_round(&d, id, round, big ? "none" : NULL, argc,
+						 argv);
 	}
 	bench_pool_emit(d.pool, on_figure, &d);
 	say_problems(&d);
