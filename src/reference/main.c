@@ -510,43 +510,35 @@ static const struct ref_ioctl_op ref_ioctl_ops[] = {
 int ref_ucmd_init(struct ref_ucmd *ucmd, struct ioasid_ctx *ctx, void *arg, void *buf,
 		  size_t struct_size, size_t min_size)
 {
+	uint64_t uptr = (uint64_t)(uintptr_t)arg;
 	uint32_t user_size;
+	bool whole;
 	int rc;
 
 	/* The common case in one copy (each costs a system call here, ~1.3 µs): the whole
-	 * struct, then only the user_size bytes the kernel would have read are kept. When the
-	 * bytes past the caller's struct are not readable, the kernel's own order: size first. */
+	 * struct, of which only the user_size bytes the kernel would have read are kept. When
+	 * the bytes past the caller's struct are not readable, the kernel's own order: the size
+	 * first, then that many bytes. */
 	memset(buf, 0, struct_size);
-	if (!ref_copy_from_user(buf, (uint64_t)(uintptr_t)arg, struct_size)) {
+	whole = !ref_copy_from_user(buf, uptr, struct_size);
+	if (whole)
 		memcpy(&user_size, buf, sizeof(user_size));
-		if (user_size < min_size)
-			return -EINVAL;
-		if (user_size < struct_size)
-			memset((char *)buf + user_size, 0, struct_size - user_size);
-		if (user_size > struct_size) {
-			rc = ref_check_zeroed_user((uint64_t)(uintptr_t)arg + struct_size,
-						   user_size - struct_size);
-			if (rc)
-				return rc;
-		}
-		goto done;
-	}
-	rc = ref_copy_from_user(&user_size, (uint64_t)(uintptr_t)arg, sizeof(user_size));
-	if (rc)
+	else if ((rc = ref_copy_from_user(&user_size, uptr, sizeof(user_size))))
 		return rc;
 	if (user_size < min_size)
 		return -EINVAL;
 	if (user_size > struct_size) {
-		rc = ref_check_zeroed_user((uint64_t)(uintptr_t)arg + struct_size,
-					   user_size - struct_size);
+		rc = ref_check_zeroed_user(uptr + struct_size, user_size - struct_size);
 		if (rc)
 			return rc;
 	}
-	memset(buf, 0, struct_size);
-	rc = ref_copy_from_user(buf, (uint64_t)(uintptr_t)arg, MIN((size_t)user_size, struct_size));
-	if (rc)
-		return rc;
-done:
+	if (!whole) {
+		rc = ref_copy_from_user(buf, uptr, MIN((size_t)user_size, struct_size));
+		if (rc)
+			return rc;
+	} else if (user_size < struct_size) {
+		memset((char *)buf + user_size, 0, struct_size - user_size);
+	}
 	*ucmd = (struct ref_ucmd){ .ctx = ctx, .ubuffer = arg, .user_size = user_size, .cmd = buf };
 	return 0;
 }

@@ -895,11 +895,14 @@ static void run_worker_round(struct driver *d, int id, unsigned int round, const
 		d->status = 1;
 		return;
 	}
-	if (d->o->verbose)
+	if (d->o->verbose) {
+		bool big_phase = big && !strcmp(big, "only");
+
 		fprintf(stderr, "ioasid-bench: %s %u of %u: starting %s (pid %d)\n",
-			big && !strcmp(big, "only") ? "big regions, worker" : "round", round + 1,
-			big && !strcmp(big, "only") ? MIN(d->o->big_rounds, d->o->rounds) :
-			d->o->rounds, name, (int)pid);
+			big_phase ? "big regions, worker" : "round", round + 1,
+			big_phase ? MIN(d->o->big_rounds, d->o->rounds) : d->o->rounds, name,
+			(int)pid);
+	}
 	rc = stage_read(fd, round, &st, why, sizeof(why));
 	close(fd);              /* a worker still writing gets EPIPE and ends */
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)

@@ -25,58 +25,17 @@
 #include <linux/iommufd.h>
 #include <linux/vfio.h>
 
-/* The mock DMA engine in BAR0 (its "datasheet": src/vfio/vfio.h). */
-#include "mock_dma_engine.h"
+#define CLIENT_PROG "cdev_client"
+#include "engine_client.h"
 
 #define MAP_LEN   (4ULL << 20)
 #define IOVA_BASE (1ULL << 32)
 #define COPY_LEN  6000
 
-static const char *prog = "cdev_client";
-
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: FAIL: %s: %s\n", prog, what, strerror(errno));
-	exit(1);
-}
-
 static void fail(const char *what)
 {
 	fprintf(stderr, "%s: FAIL: %s\n", prog, what);
 	exit(1);
-}
-
-static uint64_t bar0;
-
-static uint64_t reg_read(int dev, uint64_t off, size_t width)
-{
-	uint64_t val;
-
-	if (engine_read(dev, bar0, off, width, &val))
-		die("pread BAR0");
-	return val;
-}
-
-static uint32_t device_copy(int dev, uint64_t src, uint64_t dst, uint64_t len)
-{
-	uint32_t status;
-
-	if (engine_copy(dev, bar0, src, dst, len, 0, &status))
-		die("BAR0 access");
-	return status;
-}
-
-static void ioas_map(int iommufd, uint32_t ioas, void *va, uint64_t len, uint64_t iova)
-{
-	struct iommu_ioas_map map = {
-		.size = sizeof(map),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas, .user_va = (uintptr_t)va, .length = len, .iova = iova,
-	};
-
-	if (ioctl(iommufd, IOMMU_IOAS_MAP, &map))
-		die("IOMMU_IOAS_MAP");
 }
 
 static void ioas_unmap(int iommufd, uint32_t ioas, uint64_t iova, uint64_t len)

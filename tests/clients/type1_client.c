@@ -29,21 +29,13 @@
 
 #include <linux/vfio.h>
 
-/* The mock DMA engine in BAR0 (its "datasheet": src/vfio/vfio.h). */
-#include "mock_dma_engine.h"
+#define CLIENT_PROG "type1_client"
+#include "engine_client.h"
 
 #define MAP_TOTAL  (64ULL << 20)
 #define CHUNK      (2ULL << 20)
 #define IOVA_BASE  (1ULL << 32)
 #define COPY_LEN   10000
-
-static const char *prog = "type1_client";
-
-static void die(const char *what)
-{
-	fprintf(stderr, "%s: FAIL: %s: %s\n", prog, what, strerror(errno));
-	exit(1);
-}
 
 static void fail(const char *fmt, const char *detail)
 {
@@ -51,26 +43,6 @@ static void fail(const char *fmt, const char *detail)
 	fprintf(stderr, fmt, detail);
 	fputc('\n', stderr);
 	exit(1);
-}
-
-static uint64_t bar0; /* file offset of BAR0 */
-
-static uint64_t reg_read(int dev, uint64_t off, size_t width)
-{
-	uint64_t val;
-
-	if (engine_read(dev, bar0, off, width, &val))
-		die("pread BAR0");
-	return val;
-}
-
-static uint32_t device_copy(int dev, uint64_t src, uint64_t dst, uint64_t len)
-{
-	uint32_t status;
-
-	if (engine_copy(dev, bar0, src, dst, len, 0, &status))
-		die("BAR0 access");
-	return status;
 }
 
 /* Memory locked for DMA is charged to the process (type1 accounting): ask for enough. */
