@@ -19,7 +19,9 @@
  *  - a worker killed in round 2, or whose stream is cut short or damaged there (the
  *    IOASID_BENCH_FAULT hook): that backend's round 2 reported lost by backend and round, the
  *    other rounds and backends pooled, exit status 1;
- *  - --compare: agreement counted, and the two runs' calibrations set side by side.
+ *  - the machine workload: the host's four probes, first, timed per repeat only;
+ *  - --compare: agreement counted, the two runs' calibrations set side by side, the host's
+ *    probes paired apart from the figures.
  * Needs BPF for the trace test only (bpf_test.h rules: never skipped under CI=true). */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -386,8 +388,8 @@ Test(bench_tool, list_names_every_backend_and_workload)
 {
 	static const char *const backends[] = { "ref", "ref-uapi", "ref-type1", "kernel",
 						"kernel-type1" };
-	static const char *const workloads[] = { "pages", "region", "small-regions", "copy", "dma",
-						 "dma-api", "vm-start", "threads" };
+	static const char *const workloads[] = { "machine", "pages", "region", "small-regions",
+						 "copy", "dma", "dma-api", "vm-start", "threads" };
 	const char *wl_section;
 	char prefix[64];
 	struct run r;
@@ -559,8 +561,12 @@ static double invalidations_per_unmap(const char *rec)
 
 Test(bench_tool, every_workload_runs_on_ref_and_says_what_it_measured)
 {
-	static const char *const workloads[] = { "pages", "region", "small-regions", "copy", "dma",
-						 "dma-api", "vm-start", "threads" };
+	static const char *const workloads[] = { "machine", "pages", "region", "small-regions",
+						 "copy", "dma", "dma-api", "vm-start", "threads" };
+	static const struct { const char *phase; double ops, op_bytes; } probes[] = {
+		{ "syscall", 20000, 0 }, { "copy", 5000, 64 }, { "fault", 1024, 4096 },
+		{ "chase", 100000, 64 },
+	};
 	static const char *const vm_phases[] = { "bind", "attach", "map-ram", "total",
 						 "teardown" };
 	char *json = tmp_path("all");
@@ -575,7 +581,8 @@ Test(bench_tool, every_workload_runs_on_ref_and_says_what_it_measured)
 	assert_shapes(&j);
 	cr_assert_eq(count_skips(&j, NULL), 0, "ref can run everything:\n%s", j.text);
 	for (size_t i = 0; i < j.n; i++) {
-		assert_figure_sane(j.line[i], 3);
+		if (!value_is(j.line[i], "config.workload", "machine"))
+			assert_figure_sane(j.line[i], 3);
 		cr_assert(value_is(j.line[i], "config.backend", "ref"), "%s", j.line[i]);
 		cr_assert(value_is(j.line[i], "config.served_by", "reference"), "%s", j.line[i]);
 		cr_assert(value_is(j.line[i], "config.trace", "off"), "%s", j.line[i]);
@@ -586,6 +593,24 @@ Test(bench_tool, every_workload_runs_on_ref_and_says_what_it_measured)
 		snprintf(want, sizeof(want), "config.workload=%s", workloads[i]);
 		cr_assert_gt(figures(&j, WHERE(want), NULL, 0), 0, "no figure of %s:\n%s",
 			     workloads[i], j.text);
+	}
+	/* machine: the host's four probes, timed per repeat only (no latency), first */
+	cr_assert_eq(figures(&j, WHERE("config.workload=machine"), NULL, 0), 4, "%s", j.text);
+	cr_assert(value_is(j.line[0], "config.workload", "machine"), "first: %s", j.line[0]);
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "config.phase=%s", probes[i].phase);
+		rec = the_figure(&j, WHERE("config.workload=machine", want));
+		cr_assert_eq(jnum(rec, "config.ops"), probes[i].ops, "%s", rec);
+		cr_assert_eq(jnum(rec, "config.op_bytes"), probes[i].op_bytes, "%s", rec);
+		cr_assert_eq(jnum(rec, "ops_s.n"), 3, "%s", rec);
+		cr_assert_gt(jnum(rec, "ops_s.min"), 0, "%s", rec);
+		cr_assert_eq(jnum(rec, "ops_s.median"), probes[i].ops * 1e9 /
+			     jnum(rec, "repeat_ns.median"), "%s", rec);
+		cr_assert_eq(jnum(rec, "lat.n"), 0, "probes are timed per repeat only: %s", rec);
+		cr_assert_str_eq(jstr(rec, "note"), "the host, not the backend: timed per repeat "
+				 "only", "%s", rec);
 	}
 	/* pages: 4K, 2M, 1G × seq, random, frag, each a map and an unmap */
 	cr_assert_eq(figures(&j, WHERE("config.workload=pages"), NULL, 0), 18, "%s", j.text);
@@ -1040,6 +1065,69 @@ static char *cmp_file(const char *what, double map_median, double unmap_median,
 		fprintf(f, cmp_cal, i + 1, ncal, cal[i]);
 	cr_assert_eq(fclose(f), 0);
 	return path;
+}
+
+/* The host's probes are paired like figures but neither counted with them nor listed, nor do
+ * they set the exit status: one line per backend gives each probe's ratio between the runs. */
+static char *cmp_machine_file(const char *what, double syscall_median, double chase_median)
+{
+	static const char probe[] =
+		"{\"config\":{\"backend\":\"%s\",\"workload\":\"machine\",\"phase\":\"%s\","
+		"\"pattern\":\"-\",\"inval\":\"-\",\"trace\":\"off\",\"page_size\":4096,"
+		"\"leaf_max\":0,\"op_bytes\":0,\"ops\":20000,\"threads\":1},"
+		"\"ops_s\":{\"median\":%g,\"min\":%g,\"max\":%g}}\n";
+	char *path = tmp_path(what);
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fprintf(f, cmp_fig, "map", 100.0, 95.0, 105.0);
+	for (const char *const *be = (const char *const[]){ "ref", "ref-uapi", NULL }; *be;
+	     be++) {
+		fprintf(f, probe, *be, "syscall", syscall_median, syscall_median - 1,
+			syscall_median + 1);
+		fprintf(f, probe, *be, "chase", chase_median, chase_median - 1, chase_median + 1);
+	}
+	cr_assert_eq(fclose(f), 0);
+	return path;
+}
+
+Test(bench_tool, compare_sets_the_hosts_probes_apart_from_the_figures)
+{
+	char *old = cmp_machine_file("cmp-host-old", 100, 50);
+	char *new = cmp_machine_file("cmp-host-new", 130, 50.5);
+	char want[1024];
+	const char *line;
+	struct run r;
+
+	/* the one figure agrees: exit 0, though the host's system calls moved x1.3 */
+	BENCH(&r, 0, "--compare", old, new);
+	snprintf(want, sizeof(want), "compare: 1 figures in both runs, 1 agree within the "
+		 "reported spread, 0 do not (0 of them with spreads apart); 0 only in %s, 0 only "
+		 "in %s\n", old, new);
+	assert_contains(r.out, want, "the summary: probes are not figures");
+	assert_contains(r.out, "the host as each worker started (workload machine, no IOMMU "
+			"code), the second run's median over the first's (\"outside\": neither "
+			"median within the other's spread):\n", "the heading");
+	line = line_starting(r.out, "  ref:");
+	cr_assert_str_eq(line, "  ref: syscall x1.300 (outside), chase x1.010", "%s", r.out);
+	line = line_starting(r.out, "  ref-uapi:");
+	cr_assert_str_eq(line, "  ref-uapi: syscall x1.300 (outside), chase x1.010", "%s", r.out);
+	cr_assert_null(strstr(r.out, "figures outside"), "no figure is listed:\n%s", r.out);
+	run_free(&r);
+
+	/* a run without probes (older): no host lines, and nothing "only in" one run */
+	{
+		char *bare = cmp_file("cmp-host-bare", 100, 200, NULL, 0);
+
+		BENCH(&r, 0, "--compare", bare, new);
+		assert_contains(r.out, "compare: 1 figures in both runs, 1 agree", "the summary");
+		assert_contains(r.out, "1 only in", "the unmap figure of the bare run");
+		cr_assert_null(strstr(r.out, "the host as"), "no pairs of probes:\n%s", r.out);
+		run_free(&r);
+		unlink(bare);
+	}
+	unlink(old);
+	unlink(new);
 }
 
 Test(bench_tool, compare_counts_agreement_and_sets_calibrations_side_by_side)

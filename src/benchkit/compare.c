@@ -11,6 +11,12 @@
  * run only are counted, not judged. Lines that are not records (skips, damage) are skipped and
  * counted; a line that cannot be read is named by file and line number.
  *
+ * The host's probes (workload machine, machine.c: system call, 64-byte cross-process copy,
+ * page fault, memory chase, timed in each worker as it starts) are paired the same way but are
+ * not figures of an IOMMU: they are neither counted nor listed with the figures, and do not
+ * set the exit status. One line per backend gives each probe's ratio between the runs, so that
+ * a figure which moved can be set beside a host which moved with it.
+ *
  * Calibration lines ({"type":"calibration","ns":...}, one per round: how long a fixed CPU loop
  * took as the round began) say how fast the machine was. When both runs carry them, the summary
  * gives each run's median and their ratio, so that a disagreement on every figure at once can
@@ -25,8 +31,9 @@
 
 struct figure {
 	char key[320];
+	char backend[16], phase[16];    /* for the host's probes' lines */
 	double median, min, max;
-	bool used;
+	bool used, machine;             /* machine: the `machine` workload, the host's probes */
 };
 
 struct run {
@@ -88,6 +95,12 @@ static int parse_line(const char *line, struct figure *f)
 		char v[64];
 
 		str_field(cfg, strs[i], v, sizeof(v));
+		if (!strcmp(strs[i], "backend"))
+			snprintf(f->backend, sizeof(f->backend), "%s", v);
+		else if (!strcmp(strs[i], "phase"))
+			snprintf(f->phase, sizeof(f->phase), "%s", v);
+		else if (!strcmp(strs[i], "workload"))
+			f->machine = !strcmp(v, "machine");
 		used += (size_t)snprintf(f->key + used, sizeof(f->key) - used, "%s%s",
 					 i ? " " : "", v);
 	}
@@ -226,14 +239,44 @@ static bool apart(const struct figure *a, const struct figure *b)
 	return a->max < b->min || b->max < a->min;
 }
 
+/* The host's probes (workload machine) of the pairs, one line per backend: the second run's
+ * median over the first's, "outside" where neither median lies in the other's spread. */
+static void print_machine(struct figure **pair, size_t npairs, FILE *out)
+{
+	if (!npairs)
+		return;
+	fprintf(out, "the host as each worker started (workload machine, no IOMMU code), the "
+		"second run's median over the first's (\"outside\": neither median within the "
+		"other's spread):\n");
+	for (size_t i = 0; i < npairs; i++) {
+		const struct figure *o = pair[2 * i], *n = pair[2 * i + 1];
+		bool first = i == 0 || strcmp(pair[2 * (i - 1) + 1]->backend, n->backend);
+		bool last = i + 1 == npairs || strcmp(pair[2 * (i + 1) + 1]->backend, n->backend);
+
+		if (first)
+			fprintf(out, "  %s:", n->backend);
+		fprintf(out, "%s %s x%.3f%s", first ? "" : ",", n->phase, n->median / o->median,
+			agree(o, n) ? "" : " (outside)");
+		if (last)
+			fputc('\n', out);
+	}
+}
+
 int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 {
 	struct run a = { 0 }, b = { 0 };
-	size_t pairs = 0, differ = 0, far = 0, only_old = 0, only_new = 0;
+	size_t pairs = 0, differ = 0, far = 0, only_old = 0, only_new = 0, nmachine = 0;
+	struct figure **machine = NULL;         /* old, new of each pair of host probes */
 	int rc;
 
 	if ((rc = load(old_path, &a, out)) || (rc = load(new_path, &b, out)))
 		goto done;
+	machine = calloc(2 * b.n + 2, sizeof(*machine));
+	if (!machine) {
+		fprintf(out, "ioasid-bench: --compare: out of memory: free memory and rerun\n");
+		rc = -ENOMEM;
+		goto done;
+	}
 	for (size_t i = 0; i < b.n; i++) {
 		struct figure *nb = &b.v[i], *oa = NULL;
 
@@ -241,10 +284,15 @@ int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 			if (!a.v[j].used && !strcmp(a.v[j].key, nb->key))
 				oa = &a.v[j];
 		if (!oa) {
-			only_new++;
+			only_new += !nb->machine;
 			continue;
 		}
 		oa->used = nb->used = true;
+		if (nb->machine) {              /* the host, not a figure of an IOMMU */
+			machine[2 * nmachine] = oa;
+			machine[2 * nmachine++ + 1] = nb;
+			continue;
+		}
 		pairs++;
 		if (agree(oa, nb))
 			continue;
@@ -257,16 +305,18 @@ int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 			nb->median / oa->median, apart(oa, nb) ? " (spreads apart)" : "");
 	}
 	for (size_t j = 0; j < a.n; j++)
-		only_old += !a.v[j].used;
+		only_old += !a.v[j].used && !a.v[j].machine;
 	fprintf(out, "compare: %zu figures in both runs, %zu agree within the reported spread, "
 		"%zu do not (%zu of them with spreads apart); %zu only in %s, %zu only in %s\n",
 		pairs, pairs - differ, differ, far, only_old, old_path, only_new, new_path);
+	print_machine(machine, nmachine, out);
 	print_calibration(&a, &b, old_path, new_path, out);
 	rc = pairs ? (int)differ : -ENODATA;
 	if (!pairs)
 		fprintf(out, "ioasid-bench: --compare: no figure of %s has the configuration of "
 			"one in %s: compare runs of the same workloads\n", new_path, old_path);
 done:
+	free(machine);
 	free(a.v);
 	free(b.v);
 	free(a.cal);

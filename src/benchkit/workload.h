@@ -75,7 +75,9 @@ struct bench_workload {
 	int (*run)(struct bench_run *r);
 };
 
-/* The workloads in their standard order; NULL-terminated. */
+/* The workloads in their standard order; NULL-terminated. `machine` (machine.c) comes first:
+ * it measures the host as the worker starts. */
+extern const struct bench_workload bench_wl_machine;
 const struct bench_workload *const *bench_workloads(void);
 const struct bench_workload *bench_workload_find(const char *name);
 

@@ -1301,8 +1301,8 @@ static const struct bench_workload wl_threads = {
 	"threads", "T threads mapping and unmapping 4 KiB pages on one IOAS", 0, run_threads };
 
 static const struct bench_workload *const workloads[] = {
-	&wl_pages, &wl_region, &wl_small, &wl_copy, &wl_dma, &wl_dma_api, &wl_vm_start,
-	&wl_threads, NULL,
+	&bench_wl_machine, &wl_pages, &wl_region, &wl_small, &wl_copy, &wl_dma, &wl_dma_api,
+	&wl_vm_start, &wl_threads, NULL,
 };
 
 const struct bench_workload *const *bench_workloads(void)
