@@ -14,6 +14,7 @@
  *    lost, no violation;
  *  - --anchors: the Markdown table carries this run's figures beside the published ones;
  *  - usage errors and a --json path that cannot be written: exit 2 naming the value;
+ *  - --min-time: more repeats of a figure whose repeats are microseconds, each counted;
  *  - rounds (-R): round 1 of every backend before round 2 of any (the -v start lines), each
  *    figure pooled over every repeat of every round, a calibration line per round;
  *  - a worker killed in round 2, or whose stream is cut short or damaged there (the
@@ -764,6 +765,39 @@ Test(bench_tool, usage_errors_exit_2_naming_the_value)
 	assert_usage_error(ARGV(bench_bin, "--quick", "leftover"), "'leftover'");
 	assert_usage_error(ARGV(bench_bin, "--big-rounds", "0"), "--big-rounds '0'");
 	assert_usage_error(ARGV(bench_bin, "--big-above", "lots"), "--big-above 'lots'");
+	assert_usage_error(ARGV(bench_bin, "--min-time", "10001"), "--min-time '10001': give "
+			   "1..10000");
+	assert_usage_error(ARGV(bench_bin, "--min-time", "-1"), "--min-time '-1'");
+}
+
+/* --min-time: a figure whose repeats are microseconds takes more of them (at most 128 a
+ * round), each counted and each call timed; without it, exactly -r (the tests above). */
+Test(bench_tool, min_time_takes_more_repeats_of_quick_figures)
+{
+	char *json = tmp_path("min-time");
+	struct jsonl j;
+	struct run r;
+
+	BENCH(&r, 0, "--quick", "-b", "ref", "-w", "pages", "--pages", "2M", "--pattern", "seq",
+	      "--min-time", "50", "-j", json, "-q");
+	run_free(&r);
+	jsonl_read(&j, json);
+	assert_shapes(&j);
+	cr_assert_eq(j.n, 2, "a map and an unmap figure:\n%s", j.text);
+	for (size_t i = 0; i < j.n; i++) {
+		const char *rec = j.line[i];
+		double n = jnum(rec, "ops_s.n");
+
+		/* 2 MiB calls take microseconds: 3 repeats are far from 50 ms */
+		cr_assert(n > 3 && n <= 128, "%.0f repeats: %s", n, rec);
+		cr_assert_eq(jnum(rec, "config.repeats"), n, "%s", rec);
+		cr_assert_eq(jnum(rec, "repeat_ns.n"), n, "%s", rec);
+		cr_assert_eq(jnum(rec, "lat.n"), n * jnum(rec, "config.ops"), "every call: %s", rec);
+	}
+	/* the map and unmap of one repeat are one sample each */
+	cr_assert_eq(jnum(j.line[0], "ops_s.n"), jnum(j.line[1], "ops_s.n"), "%s", j.text);
+	jsonl_free(&j);
+	unlink(json);
 }
 
 Test(bench_tool, a_json_path_that_cannot_be_written_exits_2_naming_it)

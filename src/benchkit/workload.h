@@ -12,6 +12,9 @@
 /* The run's parameters (the tool's options; defaults from bench_params_default). */
 struct bench_params {
 	unsigned int repeats;                   /* samples per measurement (median over them) */
+	uint64_t min_time_ns;                   /* ...and more, while a measurement's repeats
+	                                         * have run less than this (0: exactly
+	                                         * `repeats`; at most BENCH_MIN_TIME_REPEATS) */
 	uint64_t regions[BENCH_MAX_LIST];       /* `region`: bytes per map call (1G, 16G) */
 	unsigned int nregions;
 	uint64_t pages[BENCH_MAX_LIST];         /* page sizes: 4K, 2M, 1G */
@@ -40,6 +43,7 @@ struct bench_params {
 	uint64_t big_region_bytes;              /* `region` sizes above this are "big": a phase
 	                                         * of their own with -R above 1 (default 4 GiB) */
 };
+#define BENCH_MIN_TIME_REPEATS 128u     /* repeats per measurement and round, min_time's cap */
 #define BENCH_PAT_SEQ    (1u << 0)
 #define BENCH_PAT_RANDOM (1u << 1)
 #define BENCH_PAT_FRAG   (1u << 2)

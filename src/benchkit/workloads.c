@@ -141,6 +141,20 @@ static int meas_init(struct meas *m, struct bench_run *r, const char *workload,
 	return bench_samples_init(&m->s, r->p->repeats);
 }
 
+/* Does a measurement take another repeat, `done` taken since its loop began at `since`? At
+ * least --repeats; with --min-time, more until the loop has run that long. A figure whose
+ * repeat is a few microseconds (one unmap of a region on huge leaves, 32 calls on 2 MiB pages)
+ * is otherwise a handful of samples taken within a millisecond, at the mercy of one interrupt
+ * or one slow moment of a VM's host; a few hundred spread over the time its slowest
+ * neighbours take describe it better, and cost little. */
+static bool more_repeats(const struct bench_params *p, unsigned int done, uint64_t since)
+{
+	if (done < p->repeats)
+		return true;
+	return p->min_time_ns && done < BENCH_MIN_TIME_REPEATS &&
+	       now_ns() - since < p->min_time_ns;
+}
+
 static void meas_emit(struct meas *m, struct bench_run *r)
 {
 	m->rec.magic = BENCH_RECORD_MAGIC;
@@ -460,7 +474,8 @@ static int pages_one(struct bench_run *r, uint64_t page, unsigned int pat, struc
 		meas_drop(&mm);
 		goto out;
 	}
-	for (unsigned int rep = 0; rep < r->p->repeats && !rc; rep++) {
+	uint64_t since = now_ns();
+	for (unsigned int rep = 0; more_repeats(r->p, rep, since) && !rc; rep++) {
 		uint64_t t0 = now_ns(), t1, t2;
 
 		for (uint64_t k = 0; k < n; k++) {
@@ -608,7 +623,8 @@ static int run_region(struct bench_run *r)
 				meas_drop(&mm);
 				goto next;
 			}
-			for (unsigned int rep = 0; rep < p->repeats && !rc; rep++) {
+			uint64_t since = now_ns();
+			for (unsigned int rep = 0; more_repeats(p, rep, since) && !rc; rep++) {
 				uint64_t t0 = now_ns(), t1, t2;
 
 				rc = bench_be_map(r->be, s.ioas, &iova, mem.buf, size, true);
@@ -680,7 +696,8 @@ static int run_small_regions(struct bench_run *r)
 	meas_init(&mu, r, wl, "unmap", s.attach);
 	meas_init(&mr, r, wl, "unmap-range", s.attach);
 	/* repeat 0 is the warm-up */
-	for (unsigned int rep = 0; rep <= p->repeats && !rc; rep++) {
+	uint64_t since = now_ns();
+	for (unsigned int rep = 0; (!rep || more_repeats(p, rep - 1, since)) && !rc; rep++) {
 		for (int range = 0; range < 2 && !rc; range++) {
 			uint64_t t0 = now_ns(), t1, t2;
 
@@ -789,7 +806,8 @@ static int run_copy(struct bench_run *r)
 	}
 	meas_init(&mc, r, wl, "copy", dst.attach);
 	meas_init(&mm, r, wl, "map", dst.attach);
-	for (unsigned int rep = 0; rep < p->repeats && !rc; rep++) {
+	uint64_t since = now_ns();
+	for (unsigned int rep = 0; more_repeats(p, rep, since) && !rc; rep++) {
 		uint64_t t0 = now_ns(), t1, t2, t3;
 
 		rc = bench_be_copy(r->be, dst.ioas, IOVA_BASE, src.ioas, IOVA_BASE, size);
@@ -896,7 +914,8 @@ static int run_dma(struct bench_run *r)
 		if (rc || meas_init(&m, r, wl, miss ? "miss" : "hit", s.attach))
 			break;
 		bench_be_iotlb_stats(r->be, s.handle, &a);
-		for (unsigned int rep = 0; rep < p->repeats && !rc; rep++) {
+		uint64_t since = now_ns();
+		for (unsigned int rep = 0; more_repeats(p, rep, since) && !rc; rep++) {
 			uint64_t t0 = now_ns();
 
 			rc = dma_pass(r, s.handle, set, nops, buf, NULL, false);
@@ -1001,7 +1020,8 @@ static int run_dma_api(struct bench_run *r)
 			break;
 		meas_init(&mu, r, wl, "unmap", "private mock domain");
 		bench_be_dma_api_stats(r->be, &inv0, &st0);
-		for (unsigned int rep = 0; rep < p->repeats && !rc; rep++) {
+		uint64_t since = now_ns();
+		for (unsigned int rep = 0; more_repeats(p, rep, since) && !rc; rep++) {
 			rc = dma_api_pass(r, &mem, n, deferred, NULL, NULL, &tm, &tu);
 			bench_samples_add_repeat(&mm.s, (double)tm);
 			bench_samples_add_repeat(&mu.s, (double)tu);
@@ -1026,7 +1046,7 @@ static int run_dma_api(struct bench_run *r)
 			snprintf(m->rec.note, sizeof(m->rec.note),
 				 "%.3f IOTLB invalidations per unmap%s; a 64 B DMA between map "
 				 "and unmap",
-				 (double)(inv1 - inv0) / (double)(n * p->repeats),
+				 (double)(inv1 - inv0) / (double)(n * m->s.nrepeat),
 				 deferred ? " (flush queue, whole-domain flushes)" : "");
 			meas_emit(m, r);
 		}
@@ -1082,7 +1102,8 @@ static int run_vm_start(struct bench_run *r)
 	for (int i = 0; i < 5; i++)
 		meas_init(&m[i], r, wl, phase[i], NULL);
 	/* repeat 0 is the warm-up */
-	for (unsigned int rep = 0; rep <= p->repeats && !rc; rep++) {
+	uint64_t since = now_ns();
+	for (unsigned int rep = 0; (!rep || more_repeats(p, rep - 1, since)) && !rc; rep++) {
 		uint64_t t[6];
 		uint32_t ioas;
 		int dev;
@@ -1214,7 +1235,9 @@ static int run_threads(struct bench_run *r)
 				rc = -ENOMEM;
 		}
 		/* repeat 0 is the warm-up (each thread's page tables) */
-		for (unsigned int rep = 0; rep <= p->repeats && !rc; rep++) {
+		uint64_t since = now_ns();
+		for (unsigned int rep = 0; (!rep || more_repeats(p, rep - 1, since)) && !rc;
+		     rep++) {
 			uint64_t t0;
 
 			pthread_barrier_init(&go, NULL, nt + 1);
