@@ -50,8 +50,9 @@ row "256×4 KiB map, page-table layer (map_256x4k)" "$m256 ns" "332–391 ns; ta
 	echo
 	echo "### ioasid-bench: the standard set on every backend this host offers"
 	echo
-	echo "Medians over 5 rounds × 4 repeats with [min–max] (the 16 GiB region: 5 workers of its own"
-	echo "before the rounds, 4 repeats each); latency over every timed call."
+	echo "Medians over 5 rounds × 4 repeats with [min–max] (more repeats where 4 take less than"
+	echo "20 ms: \`--min-time\`; the 16 GiB region: 5 workers of its own before the rounds);"
+	echo "latency over every timed call. \`machine\` is the host itself, measured in every worker."
 	echo "Backends this host lacks are listed under \"skipped\" with the reason."
 } >>"$out"
 run "$build/bin/ioasid-bench" --standard -j "$tmpd/standard.jsonl" -a "$tmpd/anchors.md"
@@ -65,7 +66,8 @@ if [ -f "$prev" ]; then
 		echo
 		echo "### Run-to-run agreement: this run against the previous \`make bench\`"
 		echo
-		echo "A figure agrees when each run's median lies inside the other's [min–max]."
+		echo "A figure agrees when either run's median lies inside the other's [min–max]; the"
+		echo "host's probes (\`machine\`) are set apart, one line per backend."
 	} >>"$out"
 	run "$build/bin/ioasid-bench" --compare "$prev" "$tmpd/standard.jsonl" || true
 	agree=$(sed -n 's/^compare: \([0-9]*\) figures in both runs, \([0-9]*\) agree .*/\2 of \1/p' \

@@ -564,9 +564,10 @@ Test(bench_tool, every_workload_runs_on_ref_and_says_what_it_measured)
 {
 	static const char *const workloads[] = { "machine", "pages", "region", "small-regions",
 						 "copy", "dma", "dma-api", "vm-start", "threads" };
-	static const struct { const char *phase; double ops, op_bytes; } probes[] = {
-		{ "syscall", 20000, 0 }, { "copy", 5000, 64 }, { "fault", 1024, 4096 },
-		{ "chase", 100000, 64 },
+	static const struct { const char *phase, *threads; double ops, op_bytes; } probes[] = {
+		{ "syscall", "1", 20000, 0 }, { "syscall", "2", 40000, 0 },
+		{ "copy", "1", 5000, 64 }, { "fault", "1", 1024, 4096 },
+		{ "chase", "1", 100000, 64 },
 	};
 	static const char *const vm_phases[] = { "bind", "attach", "map-ram", "total",
 						 "teardown" };
@@ -595,14 +596,15 @@ Test(bench_tool, every_workload_runs_on_ref_and_says_what_it_measured)
 		cr_assert_gt(figures(&j, WHERE(want), NULL, 0), 0, "no figure of %s:\n%s",
 			     workloads[i], j.text);
 	}
-	/* machine: the host's four probes, timed per repeat only (no latency), first */
-	cr_assert_eq(figures(&j, WHERE("config.workload=machine"), NULL, 0), 4, "%s", j.text);
+	/* machine: the host's probes, timed per repeat only (no latency), first */
+	cr_assert_eq(figures(&j, WHERE("config.workload=machine"), NULL, 0), 5, "%s", j.text);
 	cr_assert(value_is(j.line[0], "config.workload", "machine"), "first: %s", j.line[0]);
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
-		char want[64];
+		char want[64], threads[64];
 
 		snprintf(want, sizeof(want), "config.phase=%s", probes[i].phase);
-		rec = the_figure(&j, WHERE("config.workload=machine", want));
+		snprintf(threads, sizeof(threads), "config.threads=%s", probes[i].threads);
+		rec = the_figure(&j, WHERE("config.workload=machine", want, threads));
 		cr_assert_eq(jnum(rec, "config.ops"), probes[i].ops, "%s", rec);
 		cr_assert_eq(jnum(rec, "config.op_bytes"), probes[i].op_bytes, "%s", rec);
 		cr_assert_eq(jnum(rec, "ops_s.n"), 3, "%s", rec);
@@ -1110,6 +1112,11 @@ static char *cmp_machine_file(const char *what, double syscall_median, double ch
 		"\"pattern\":\"-\",\"inval\":\"-\",\"trace\":\"off\",\"page_size\":4096,"
 		"\"leaf_max\":0,\"op_bytes\":0,\"ops\":20000,\"threads\":1},"
 		"\"ops_s\":{\"median\":%g,\"min\":%g,\"max\":%g}}\n";
+	static const char probe2[] =
+		"{\"config\":{\"backend\":\"%s\",\"workload\":\"machine\",\"phase\":\"%s\","
+		"\"pattern\":\"-\",\"inval\":\"-\",\"trace\":\"off\",\"page_size\":4096,"
+		"\"leaf_max\":0,\"op_bytes\":0,\"ops\":40000,\"threads\":2},"
+		"\"ops_s\":{\"median\":%g,\"min\":%g,\"max\":%g}}\n";
 	char *path = tmp_path(what);
 	FILE *f = fopen(path, "w");
 
@@ -1120,6 +1127,8 @@ static char *cmp_machine_file(const char *what, double syscall_median, double ch
 		fprintf(f, probe, *be, "syscall", syscall_median, syscall_median - 1,
 			syscall_median + 1);
 		fprintf(f, probe, *be, "chase", chase_median, chase_median - 1, chase_median + 1);
+		fprintf(f, probe2, *be, "syscall", 2 * syscall_median, 2 * syscall_median - 1,
+			2 * syscall_median + 1);
 	}
 	cr_assert_eq(fclose(f), 0);
 	return path;
@@ -1143,9 +1152,11 @@ Test(bench_tool, compare_sets_the_hosts_probes_apart_from_the_figures)
 			"code), the second run's median over the first's (\"outside\": neither "
 			"median within the other's spread):\n", "the heading");
 	line = line_starting(r.out, "  ref:");
-	cr_assert_str_eq(line, "  ref: syscall x1.300 (outside), chase x1.010", "%s", r.out);
+	cr_assert_str_eq(line, "  ref: syscall x1.300 (outside), chase x1.010, syscall on 2 "
+			 "threads x1.300 (outside)", "%s", r.out);
 	line = line_starting(r.out, "  ref-uapi:");
-	cr_assert_str_eq(line, "  ref-uapi: syscall x1.300 (outside), chase x1.010", "%s", r.out);
+	cr_assert_str_eq(line, "  ref-uapi: syscall x1.300 (outside), chase x1.010, syscall on "
+			 "2 threads x1.300 (outside)", "%s", r.out);
 	cr_assert_null(strstr(r.out, "figures outside"), "no figure is listed:\n%s", r.out);
 	run_free(&r);
 

@@ -32,6 +32,7 @@
 struct figure {
 	char key[320];
 	char backend[16], phase[16];    /* for the host's probes' lines */
+	unsigned int threads;
 	double median, min, max;
 	bool used, machine;             /* machine: the `machine` workload, the host's probes */
 };
@@ -107,6 +108,7 @@ static int parse_line(const char *line, struct figure *f)
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
 		used += (size_t)snprintf(f->key + used, sizeof(f->key) - used, " %s=%.0f",
 					 nums[i], num_field(cfg, nums[i]));
+	f->threads = (unsigned int)num_field(cfg, "threads");
 	f->median = num_field(ops, "median");
 	f->min = num_field(ops, "min");
 	f->max = num_field(ops, "max");
@@ -255,8 +257,10 @@ static void print_machine(struct figure **pair, size_t npairs, FILE *out)
 
 		if (first)
 			fprintf(out, "  %s:", n->backend);
-		fprintf(out, "%s %s x%.3f%s", first ? "" : ",", n->phase, n->median / o->median,
-			agree(o, n) ? "" : " (outside)");
+		fprintf(out, "%s %s", first ? "" : ",", n->phase);
+		if (n->threads > 1)
+			fprintf(out, " on %u threads", n->threads);
+		fprintf(out, " x%.3f%s", n->median / o->median, agree(o, n) ? "" : " (outside)");
 		if (last)
 			fputc('\n', out);
 	}

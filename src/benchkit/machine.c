@@ -8,10 +8,13 @@
  * host (another tenant on the sibling hyperthread, memory the hypervisor backs with small
  * pages, a host reclaiming freed memory) while the integer loop does not. On the machines this
  * project is developed on, two runs minutes apart differed by 30 % on every unmap of one
- * backend with the calibration within 4 %. These four probes time the same kinds of work, with
+ * backend with the calibration within 4 %. These probes time the same kinds of work, with
  * no IOMMU code involved:
  *
- *   syscall   getppid(2) through syscall(2): a kernel entry and exit;
+ *   syscall   getppid(2) through syscall(2): a kernel entry and exit; and the same on two
+ *             threads at once (threads 2): about twice the rate when the host runs two of
+ *             this VM's vCPUs at the same moment, about the same rate when it does not
+ *             (what decides whether the `threads` workload scales);
  *   copy      process_vm_readv(2) of 64 bytes from this process: what the reference under the
  *             shim does for every ioctl struct it reads or writes back;
  *   fault     a fresh 4 MiB anonymous mapping without huge pages, written once per 4 KiB page:
@@ -21,14 +24,16 @@
  *             two-level walk).
  *
  * Each is a figure like any other (ops/s, median over the repeats of every round, [min-max]),
- * so it is pooled, tabled, written to JSON Lines and compared the same way; `--compare` sets
- * each backend's probes beside its disagreements. Probes are timed per repeat only (timing each
- * step would cost as much as the step), after one untimed repeat. They run untraced only: a traced pass measures the
- * tracer's cost on the backend, not the host. About 0.3 s per worker at 4 repeats.
+ * so it is pooled, tabled, written to JSON Lines and compared the same way; `--compare` gives
+ * each backend's probes a line of their own, apart from the figures. Probes are timed per
+ * repeat only (timing each step would cost as much as the step), after one untimed repeat.
+ * They run untraced only: a traced pass measures the tracer's cost on the backend, not the
+ * host. About 0.3 s per worker at 4 repeats.
  */
 #include "benchkit/workload.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -56,7 +61,8 @@ static uint64_t now_ns(void)
 /* One probe's state: prepare (once per worker), one timed repeat of `ops` steps, release. */
 struct probe {
 	const char *phase;
-	uint64_t ops, op_bytes;
+	unsigned int threads;
+	uint64_t ops, op_bytes;         /* ops: calls per repeat, every thread's together */
 	int (*prepare)(struct probe *pr);
 	int (*repeat)(struct probe *pr);
 	void (*release)(struct probe *pr);
@@ -71,6 +77,29 @@ static int syscall_repeat(struct probe *pr)
 	for (uint64_t i = 0; i < pr->ops; i++)
 		acc += (uint64_t)syscall(SYS_getppid);
 	pr->sink = acc;
+	return 0;
+}
+
+static void *syscall_thread(void *arg)
+{
+	struct probe *pr = arg;
+	uint64_t acc = 0;
+
+	for (uint64_t i = 0; i < pr->ops / 2; i++)
+		acc += (uint64_t)syscall(SYS_getppid);
+	return (void *)(uintptr_t)acc;
+}
+
+/* Half the calls on a second thread, half on this one; the repeat ends when both are done. */
+static int syscall_pair_repeat(struct probe *pr)
+{
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, syscall_thread, pr);
+
+	if (rc)
+		return -rc;
+	syscall_thread(pr);
+	pthread_join(t, NULL);
 	return 0;
 }
 
@@ -192,7 +221,7 @@ static int run_probe(struct bench_run *r, struct probe *pr)
 	snprintf(c->inval, sizeof(c->inval), "-");
 	snprintf(c->trace, sizeof(c->trace), "%s", r->trace);
 	snprintf(c->attach, sizeof(c->attach), "none");
-	c->threads = 1;
+	c->threads = pr->threads ? pr->threads : 1;
 	c->repeats = r->p->repeats;
 	c->page_size = PAGE;
 	c->op_bytes = pr->op_bytes;
@@ -213,6 +242,8 @@ static int run_machine(struct bench_run *r)
 {
 	struct probe probes[] = {
 		{ .phase = "syscall", .ops = SYSCALL_OPS, .repeat = syscall_repeat },
+		{ .phase = "syscall", .threads = 2, .ops = 2 * SYSCALL_OPS,
+		  .repeat = syscall_pair_repeat },
 		{ .phase = "copy", .ops = COPY_OPS, .op_bytes = COPY_BYTES,
 		  .repeat = copy_repeat },
 		{ .phase = "fault", .ops = FAULT_BYTES / PAGE, .op_bytes = PAGE,
@@ -239,5 +270,5 @@ static int run_machine(struct bench_run *r)
 }
 
 const struct bench_workload bench_wl_machine = {
-	"machine", "the host itself as each worker starts: syscall, 64 B process_vm_readv, "
-	"4 KiB fault, memory chase (no IOMMU code)", 0, run_machine };
+	"machine", "the host itself as each worker starts: syscall (1 and 2 threads), 64 B "
+	"process_vm_readv, 4 KiB fault, memory chase (no IOMMU code)", 0, run_machine };

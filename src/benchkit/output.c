@@ -16,7 +16,7 @@
  * then inval, trace, lat.p50, lat.p99, lat.max, overhead, note. A sub-heading line (blank line
  * before it, but for the first) starts each backend's group and comes again when served_by or
  * attach changes within it. Values are medians over the repeats; [min–max] is the spread of
- * gb_s over the repeats. Text columns are left-aligned, numbers right-aligned; the overhead and
+ * gb_s over the repeats, or of ops_s where a figure moves no bytes (gb_s "-"). Text columns are left-aligned, numbers right-aligned; the overhead and
  * note columns show only when a record has one. A value that does not apply (no bytes, no
  * timed operation) is "-". After the records, the skips under "skipped:", one per line,
  * "  backend workload: why", after a blank line. No record: "no measurements" instead of the
@@ -315,6 +315,11 @@ static void record_cells(const struct bench_record *r, struct cells *out)
 		fmt_rate(r->gb_s.median, out->c[COL_GB_S], CELL_LEN);
 		fmt_rate(r->gb_s.min, lo, sizeof(lo));
 		fmt_rate(r->gb_s.max, hi, sizeof(hi));
+		snprintf(out->c[COL_SPREAD], CELL_LEN, "[%s–%s]", lo, hi);
+	} else if (r->ops_s.n) {         /* no bytes: the spread of the rate of calls */
+		snprintf(out->c[COL_GB_S], CELL_LEN, "-");
+		fmt_rate(r->ops_s.min, lo, sizeof(lo));
+		fmt_rate(r->ops_s.max, hi, sizeof(hi));
 		snprintf(out->c[COL_SPREAD], CELL_LEN, "[%s–%s]", lo, hi);
 	} else {
 		snprintf(out->c[COL_GB_S], CELL_LEN, "-");
