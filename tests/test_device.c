@@ -571,6 +571,30 @@ Test(device, hwpt_invalidate_errnos)
 	(void)done;
 }
 
+/* One call is bounded before the ID is even looked up (Debian 6.12.117's order): an entry
+ * longer than a page, or more than 2^19 entries, is EINVAL even for an ID that does not exist,
+ * with nothing done; at the bounds themselves the lookup comes next (ENOENT). */
+Test(device, hwpt_invalidate_bounds_come_before_the_id)
+{
+	static uint8_t entries[4097];
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd), .hwpt_id = 9999, .data_uptr = (uintptr_t)entries,
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
+	};
+	static const struct { uint32_t len, num; int rc; } cases[] = {
+		{ 4097, 1, -EINVAL }, { 24, (1u << 19) + 1, -EINVAL }, { 4097, 0, -ENOENT },
+		{ 4096, 1, -ENOENT }, { 24, 1u << 19, -ENOENT },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cmd.entry_len = cases[i].len;
+		cmd.entry_num = cases[i].num;
+		cr_assert_eq(_ioctl(IOMMU_HWPT_INVALIDATE, &cmd), cases[i].rc,
+			     "entry_len %u, entry_num %u", cases[i].len, cases[i].num);
+		cr_assert_eq(cmd.entry_num, 0, "nothing done (entry_len %u)", cases[i].len);
+	}
+}
+
 /* ---- dirty tracking ------------------------------------------------------------------------- */
 
 static int _dirty_bitmap(uint32_t hwpt, uint64_t iova, uint64_t len, uint32_t flags,

@@ -1151,6 +1151,13 @@ static pid_t child_start(struct pty *p)
 		bool resumed = false;
 
 		setrlimit(RLIMIT_CORE, &no_core);
+		/* the quit signals at their defaults, as in an interactive shell: under nohup, or
+		 * started with `&` by a shell without job control, some arrive ignored, and an
+		 * ignored quit signal stays ignored (tty_signal_dispositions_restored) */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
 		/* a sanitizer's handlers would turn the death into an exit status */
 		signal(SIGSEGV, SIG_DFL);
 		signal(SIGBUS, SIG_DFL);

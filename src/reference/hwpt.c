@@ -521,6 +521,12 @@ static int invalidate_selftest(struct ref_hwpt_nested *hn,
 	return 0;
 }
 
+/* Bounds on one call, checked before the ID lookup as the kernel does (Debian 6.12.117's
+ * iommufd_hwpt_invalidate: so that one call cannot hold a CPU; entry_len also bounds the
+ * trailing-zero scan of each entry). */
+#define REF_HWPT_INVALIDATE_ENTRY_LEN_MAX 4096u             /* PAGE_SIZE */
+#define REF_HWPT_INVALIDATE_ENTRY_NUM_MAX (1u << 19)
+
 int ref_hwpt_invalidate(struct ref_ucmd *ucmd)
 {
 	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
@@ -533,7 +539,9 @@ int ref_hwpt_invalidate(struct ref_ucmd *ucmd)
 		rc = -EOPNOTSUPP;
 		goto out;
 	}
-	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len)) {
+	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len ||
+			       cmd->entry_len > REF_HWPT_INVALIDATE_ENTRY_LEN_MAX ||
+			       cmd->entry_num > REF_HWPT_INVALIDATE_ENTRY_NUM_MAX)) {
 		rc = -EINVAL;
 		goto out;
 	}
