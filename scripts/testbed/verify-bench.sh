@@ -9,8 +9,9 @@
 # and every traced pass (-t counters,events,check: the BPF programs attached kernel-wide) has an
 # overhead ratio, counted events, no drops and no violations. A workload may be skipped only for
 # what the backend truly lacks: device DMA through the mock IOTLB and deferred invalidation
-# (both backends), a second IOAS (type1). Any other skip, a lost round, or a record from another
-# source fails with the record named.
+# (both backends), a second IOAS (type1), and the host probe of process_vm_readv where the
+# guest kernel lacks it (CONFIG_CROSS_MEMORY_ATTACH). Any other skip, a lost round, or a record
+# from another source fails with the record named.
 set -uo pipefail
 DIR=${1:?usage: verify-bench.sh DIR}
 J=$DIR/bench.jsonl
@@ -50,8 +51,10 @@ for b in kernel kernel-type1; do
 		.config.trace == "events") | .events' "$J" | awk '{ s += $1 } END { print s + 0 }')
 	check "$b traced (events): events counted" "$([ "$ev" -gt 0 ] && echo yes)" yes
 done
-unexpected=$(jq -r 'select(.skipped == true) | select((.why |
-	test("no device DMA through the mock IOTLB|no deferred invalidation|no second IOAS")) | not)
+lacks="no device DMA through the mock IOTLB|no deferred invalidation|no second IOAS"
+lacks="$lacks|no process_vm_readv"
+unexpected=$(jq -r --arg lacks "$lacks" 'select(.skipped == true) | select((.why |
+	test($lacks)) | not)
 	| "\(.backend) \(.workload): \(.why)"' "$J")
 check "skips only for what a kernel backend lacks" "${unexpected:-none}" none
 lost=$(jq -r 'select(.skipped == true and (.workload | startswith("round"))) | 1' "$J" | wc -l)

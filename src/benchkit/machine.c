@@ -260,9 +260,14 @@ static int run_machine(struct bench_run *r)
 		if (rc) {
 			char why[BENCH_WHY];
 
-			snprintf(why, sizeof(why), "the %s probe failed: %s (the host's figures "
-				 "are missing; the backend's are not affected)", probes[i].phase,
-				 strerror(-rc));
+			if (rc == -ENOSYS && probes[i].repeat == copy_repeat)
+				snprintf(why, sizeof(why), "the copy probe: this kernel has no "
+					 "process_vm_readv (CONFIG_CROSS_MEMORY_ATTACH is off); the "
+					 "other probes ran");
+			else
+				snprintf(why, sizeof(why), "the %s probe failed: %s (the host's "
+					 "figures are missing; the backend's are not affected)",
+					 probes[i].phase, strerror(-rc));
 			r->sink.skip(r->sink.arg, bench_backend_name(r->id), "machine", why);
 		}
 	}
