@@ -35,6 +35,7 @@ struct figure {
 	unsigned int threads;
 	double median, min, max;
 	bool used, machine;             /* machine: the `machine` workload, the host's probes */
+	const struct figure *old;       /* a figure of the new run: its pair in the old one */
 };
 
 struct run {
@@ -105,14 +106,19 @@ static int parse_line(const char *line, struct figure *f)
 		used += (size_t)snprintf(f->key + used, sizeof(f->key) - used, "%s%s",
 					 i ? " " : "", v);
 	}
-	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		double v = num_field(cfg, nums[i]);
+
+		if (!strcmp(nums[i], "threads"))
+			f->threads = v >= 1 ? (unsigned int)v : 1;
 		used += (size_t)snprintf(f->key + used, sizeof(f->key) - used, " %s=%.0f",
-					 nums[i], num_field(cfg, nums[i]));
-	f->threads = (unsigned int)num_field(cfg, "threads");
+					 nums[i], v);
+	}
 	f->median = num_field(ops, "median");
 	f->min = num_field(ops, "min");
 	f->max = num_field(ops, "max");
 	f->used = false;
+	f->old = NULL;
 	if (!(f->median > 0) || !(f->min > 0) || !(f->max >= f->min))
 		return -ERANGE;
 	return 0;
@@ -241,46 +247,44 @@ static bool apart(const struct figure *a, const struct figure *b)
 	return a->max < b->min || b->max < a->min;
 }
 
-/* The host's probes (workload machine) of the pairs, one line per backend: the second run's
- * median over the first's, "outside" where neither median lies in the other's spread. */
-static void print_machine(struct figure **pair, size_t npairs, FILE *out)
+/* The host's probes (workload machine) paired in the new run, one line per backend: the
+ * second run's median over the first's, "outside" where neither median lies in the other's
+ * spread. Figures of one backend are consecutive in a run. */
+static void print_machine(const struct run *b, FILE *out)
 {
-	if (!npairs)
-		return;
-	fprintf(out, "the host as each worker started (workload machine, no IOMMU code), the "
-		"second run's median over the first's (\"outside\": neither median within the "
-		"other's spread):\n");
-	for (size_t i = 0; i < npairs; i++) {
-		const struct figure *o = pair[2 * i], *n = pair[2 * i + 1];
-		bool first = i == 0 || strcmp(pair[2 * (i - 1) + 1]->backend, n->backend);
-		bool last = i + 1 == npairs || strcmp(pair[2 * (i + 1) + 1]->backend, n->backend);
+	const char *backend = NULL;
 
-		if (first)
-			fprintf(out, "  %s:", n->backend);
-		fprintf(out, "%s %s", first ? "" : ",", n->phase);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct figure *n = &b->v[i], *o = n->old;
+
+		if (!n->machine || !o)
+			continue;
+		if (!backend)
+			fprintf(out, "the host as each worker started (workload machine, no IOMMU "
+				"code), the second run's median over the first's (\"outside\": "
+				"neither median within the other's spread):\n");
+		if (!backend || strcmp(backend, n->backend))
+			fprintf(out, "%s  %s:", backend ? "\n" : "", n->backend);
+		else
+			fputc(',', out);
+		backend = n->backend;
+		fprintf(out, " %s", n->phase);
 		if (n->threads > 1)
 			fprintf(out, " on %u threads", n->threads);
 		fprintf(out, " x%.3f%s", n->median / o->median, agree(o, n) ? "" : " (outside)");
-		if (last)
-			fputc('\n', out);
 	}
+	if (backend)
+		fputc('\n', out);
 }
 
 int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 {
 	struct run a = { 0 }, b = { 0 };
-	size_t pairs = 0, differ = 0, far = 0, only_old = 0, only_new = 0, nmachine = 0;
-	struct figure **machine = NULL;         /* old, new of each pair of host probes */
+	size_t pairs = 0, differ = 0, far = 0, only_old = 0, only_new = 0;
 	int rc;
 
 	if ((rc = load(old_path, &a, out)) || (rc = load(new_path, &b, out)))
 		goto done;
-	machine = calloc(2 * b.n + 2, sizeof(*machine));
-	if (!machine) {
-		fprintf(out, "ioasid-bench: --compare: out of memory: free memory and rerun\n");
-		rc = -ENOMEM;
-		goto done;
-	}
 	for (size_t i = 0; i < b.n; i++) {
 		struct figure *nb = &b.v[i], *oa = NULL;
 
@@ -292,11 +296,9 @@ int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 			continue;
 		}
 		oa->used = nb->used = true;
-		if (nb->machine) {              /* the host, not a figure of an IOMMU */
-			machine[2 * nmachine] = oa;
-			machine[2 * nmachine++ + 1] = nb;
+		nb->old = oa;
+		if (nb->machine)                /* the host, not a figure of an IOMMU */
 			continue;
-		}
 		pairs++;
 		if (agree(oa, nb))
 			continue;
@@ -313,14 +315,13 @@ int bench_compare_files(const char *old_path, const char *new_path, FILE *out)
 	fprintf(out, "compare: %zu figures in both runs, %zu agree within the reported spread, "
 		"%zu do not (%zu of them with spreads apart); %zu only in %s, %zu only in %s\n",
 		pairs, pairs - differ, differ, far, only_old, old_path, only_new, new_path);
-	print_machine(machine, nmachine, out);
+	print_machine(&b, out);
 	print_calibration(&a, &b, old_path, new_path, out);
 	rc = pairs ? (int)differ : -ENODATA;
 	if (!pairs)
 		fprintf(out, "ioasid-bench: --compare: no figure of %s has the configuration of "
 			"one in %s: compare runs of the same workloads\n", new_path, old_path);
 done:
-	free(machine);
 	free(a.v);
 	free(b.v);
 	free(a.cal);

@@ -39,7 +39,6 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SYSCALL_OPS 20000u
@@ -49,14 +48,6 @@
 #define CHASE_BYTES (64u << 20)
 #define CHASE_OPS   100000u
 #define PAGE        4096u
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
 
 /* One probe's state: prepare (once per worker), one timed repeat of `ops` steps, release. */
 struct probe {
@@ -191,47 +182,34 @@ static void chase_release(struct probe *pr)
 
 static int run_probe(struct bench_run *r, struct probe *pr)
 {
-	struct bench_record rec = { .violations = -1 };
-	struct bench_samples s;
-	int rc = 0;
+	struct bench_meas m;
+	struct bench_config *c = &m.rec.cfg;
+	int rc;
 
 	if (pr->prepare && (rc = pr->prepare(pr)))
 		return rc;
 	if ((rc = pr->repeat(pr)))      /* warm-up: caches, TLB, the allocator */
 		goto out;
-	if ((rc = bench_samples_init(&s, r->p->repeats)))
+	if ((rc = bench_meas_init(&m, r, "machine", pr->phase, NULL)))
 		goto out;
 	for (unsigned int rep = 0; rep < r->p->repeats && !rc; rep++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = bench_now_ns();
 
 		rc = pr->repeat(pr);
-		bench_samples_add_repeat(&s, (double)(now_ns() - t0));
+		bench_samples_add_repeat(&m.s, (double)(bench_now_ns() - t0));
 	}
 	if (rc) {
-		bench_samples_free(&s);
+		bench_meas_drop(&m);
 		goto out;
 	}
-	struct bench_config *c = &rec.cfg;
-
-	snprintf(c->backend, sizeof(c->backend), "%s", bench_backend_name(r->id));
-	snprintf(c->served_by, sizeof(c->served_by), "%s", bench_be_served_by(r->be));
-	snprintf(c->workload, sizeof(c->workload), "machine");
-	snprintf(c->phase, sizeof(c->phase), "%s", pr->phase);
-	snprintf(c->pattern, sizeof(c->pattern), "-");
-	snprintf(c->inval, sizeof(c->inval), "-");
-	snprintf(c->trace, sizeof(c->trace), "%s", r->trace);
-	snprintf(c->attach, sizeof(c->attach), "none");
 	c->threads = pr->threads ? pr->threads : 1;
-	c->repeats = r->p->repeats;
 	c->page_size = PAGE;
 	c->op_bytes = pr->op_bytes;
 	c->ops = pr->ops;
 	c->repeat_bytes = pr->ops * pr->op_bytes;
-	snprintf(rec.note, sizeof(rec.note), "the host, not the backend: timed per repeat only");
-	rec.magic = BENCH_RECORD_MAGIC;
-	rec.size = sizeof(rec);
-	r->sink.emit(r->sink.arg, &rec, &s);
-	bench_samples_free(&s);
+	snprintf(m.rec.note, sizeof(m.rec.note), "the host, not the backend: timed per repeat "
+		 "only");
+	bench_meas_emit(&m, r);
 out:
 	if (pr->release)
 		pr->release(pr);

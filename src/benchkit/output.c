@@ -16,8 +16,9 @@
  * then inval, trace, lat.p50, lat.p99, lat.max, overhead, note. A sub-heading line (blank line
  * before it, but for the first) starts each backend's group and comes again when served_by or
  * attach changes within it. Values are medians over the repeats; [min–max] is the spread of
- * gb_s over the repeats, or of ops_s where a figure moves no bytes (gb_s "-"). Text columns are left-aligned, numbers right-aligned; the overhead and
- * note columns show only when a record has one. A value that does not apply (no bytes, no
+ * gb_s over the repeats, or of ops_s where a figure moves no bytes (gb_s "-"). Text columns
+ * are left-aligned, numbers right-aligned; the overhead and note columns show only when a
+ * record has one. A value that does not apply (no bytes, no
  * timed operation) is "-". After the records, the skips under "skipped:", one per line,
  * "  backend workload: why", after a blank line. No record: "no measurements" instead of the
  * records. Last, when the run timed its rounds' calibration loop, a footer after a blank line:
@@ -298,6 +299,7 @@ static void record_cells(const struct bench_record *r, struct cells *out)
 {
 	const struct bench_config *cfg = &r->cfg;
 	char lo[32], hi[32];   /* fmt_rate writes at most "-999E" and a few digits */
+	const struct bench_summary *spread;
 
 	TERM_FIELD(out->c[COL_BACKEND], cfg->backend);
 	TERM_FIELD(out->c[COL_WORKLOAD], cfg->workload);
@@ -311,18 +313,17 @@ static void record_cells(const struct bench_record *r, struct cells *out)
 		fmt_rate(r->ops_s.median, out->c[COL_OPS_S], CELL_LEN);
 	else
 		snprintf(out->c[COL_OPS_S], CELL_LEN, "-");
-	if (r->gb_s.n) {
+	if (r->gb_s.n)
 		fmt_rate(r->gb_s.median, out->c[COL_GB_S], CELL_LEN);
-		fmt_rate(r->gb_s.min, lo, sizeof(lo));
-		fmt_rate(r->gb_s.max, hi, sizeof(hi));
-		snprintf(out->c[COL_SPREAD], CELL_LEN, "[%s–%s]", lo, hi);
-	} else if (r->ops_s.n) {         /* no bytes: the spread of the rate of calls */
+	else
 		snprintf(out->c[COL_GB_S], CELL_LEN, "-");
-		fmt_rate(r->ops_s.min, lo, sizeof(lo));
-		fmt_rate(r->ops_s.max, hi, sizeof(hi));
+	/* the spread of GB/s; where no bytes move, of the rate of calls */
+	spread = r->gb_s.n ? &r->gb_s : r->ops_s.n ? &r->ops_s : NULL;
+	if (spread) {
+		fmt_rate(spread->min, lo, sizeof(lo));
+		fmt_rate(spread->max, hi, sizeof(hi));
 		snprintf(out->c[COL_SPREAD], CELL_LEN, "[%s–%s]", lo, hi);
 	} else {
-		snprintf(out->c[COL_GB_S], CELL_LEN, "-");
 		out->c[COL_SPREAD][0] = '\0';
 	}
 	if (r->lat.n) {

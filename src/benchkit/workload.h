@@ -79,6 +79,20 @@ struct bench_workload {
 	int (*run)(struct bench_run *r);
 };
 
+/* What every workload's measurements share (workloads.c). A measurement in progress: its
+ * configuration (backend, served_by, trace of the run; pattern and inval "-", one thread, the
+ * run's repeats) and samples. init: 0 or -ENOMEM. emit: to the run's sink, then the samples
+ * are freed; drop: freed, nothing sent. */
+struct bench_meas {
+	struct bench_record rec;
+	struct bench_samples s;
+};
+int bench_meas_init(struct bench_meas *m, struct bench_run *r, const char *workload,
+		    const char *phase, const char *attach);
+void bench_meas_emit(struct bench_meas *m, struct bench_run *r);
+void bench_meas_drop(struct bench_meas *m);
+uint64_t bench_now_ns(void);    /* CLOCK_MONOTONIC */
+
 /* The workloads in their standard order; NULL-terminated. `machine` (machine.c) comes first:
  * it measures the host as the worker starts. */
 extern const struct bench_workload bench_wl_machine;

@@ -44,7 +44,7 @@
 #define SZ_1G (1ULL << 30)
 #define IOVA_BASE (1ULL << 32)          /* above the x86 MSI window and the low holes */
 
-static uint64_t now_ns(void)
+uint64_t bench_now_ns(void)
 {
 	struct timespec ts;
 
@@ -126,14 +126,8 @@ static void cfg_init(struct bench_run *r, struct bench_config *c, const char *wo
 	c->repeats = r->p->repeats;
 }
 
-/* A measurement in progress: its configuration and samples. */
-struct meas {
-	struct bench_record rec;
-	struct bench_samples s;
-};
-
-static int meas_init(struct meas *m, struct bench_run *r, const char *workload,
-		     const char *phase, const char *attach)
+int bench_meas_init(struct bench_meas *m, struct bench_run *r, const char *workload,
+		    const char *phase, const char *attach)
 {
 	memset(m, 0, sizeof(*m));
 	cfg_init(r, &m->rec.cfg, workload, phase, attach);
@@ -152,10 +146,10 @@ static bool more_repeats(const struct bench_params *p, unsigned int done, uint64
 	if (done < p->repeats)
 		return true;
 	return p->min_time_ns && done < BENCH_MIN_TIME_REPEATS &&
-	       now_ns() - since < p->min_time_ns;
+	       bench_now_ns() - since < p->min_time_ns;
 }
 
-static void meas_emit(struct meas *m, struct bench_run *r)
+void bench_meas_emit(struct bench_meas *m, struct bench_run *r)
 {
 	m->rec.magic = BENCH_RECORD_MAGIC;
 	m->rec.size = sizeof(m->rec);
@@ -163,7 +157,7 @@ static void meas_emit(struct meas *m, struct bench_run *r)
 	bench_samples_free(&m->s);
 }
 
-static void meas_drop(struct meas *m)
+void bench_meas_drop(struct bench_meas *m)
 {
 	bench_samples_free(&m->s);
 }
@@ -426,7 +420,7 @@ static int pages_one(struct bench_run *r, uint64_t page, unsigned int pat, struc
 {
 	const char *wl = "pages";
 	uint64_t base = (IOVA_BASE + page - 1) & ~(page - 1), *slot;
-	struct meas mm, mu;
+	struct bench_meas mm, mu;
 	struct ioas_setup s;
 	int rc;
 
@@ -468,47 +462,47 @@ static int pages_one(struct bench_run *r, uint64_t page, unsigned int pat, struc
 			goto out;
 		}
 	}
-	if ((rc = meas_init(&mm, r, wl, "map", s.attach)))
+	if ((rc = bench_meas_init(&mm, r, wl, "map", s.attach)))
 		goto out;
-	if ((rc = meas_init(&mu, r, wl, "unmap", s.attach))) {
-		meas_drop(&mm);
+	if ((rc = bench_meas_init(&mu, r, wl, "unmap", s.attach))) {
+		bench_meas_drop(&mm);
 		goto out;
 	}
-	uint64_t since = now_ns();
+	uint64_t since = bench_now_ns();
 	for (unsigned int rep = 0; more_repeats(r->p, rep, since) && !rc; rep++) {
-		uint64_t t0 = now_ns(), t1, t2;
+		uint64_t t0 = bench_now_ns(), t1, t2;
 
 		for (uint64_t k = 0; k < n; k++) {
-			uint64_t iova = base + slot[k] * page, a = now_ns();
+			uint64_t iova = base + slot[k] * page, a = bench_now_ns();
 
 			rc = bench_be_map(r->be, s.ioas, &iova, mem->buf + k * page, page, true);
 			if (rc) {
 				failed(r, wl, "map", iova, page, rc);
 				break;
 			}
-			bench_samples_add_op(&mm.s, (double)(now_ns() - a));
+			bench_samples_add_op(&mm.s, (double)(bench_now_ns() - a));
 		}
-		t1 = now_ns();
+		t1 = bench_now_ns();
 		for (uint64_t k = 0; k < n && !rc; k++) {
-			uint64_t a = now_ns();
+			uint64_t a = bench_now_ns();
 
 			rc = bench_be_unmap(r->be, s.ioas, base + slot[k] * page, page, NULL);
 			if (rc) {
 				failed(r, wl, "unmap", base + slot[k] * page, page, rc);
 				break;
 			}
-			bench_samples_add_op(&mu.s, (double)(now_ns() - a));
+			bench_samples_add_op(&mu.s, (double)(bench_now_ns() - a));
 		}
-		t2 = now_ns();
+		t2 = bench_now_ns();
 		bench_samples_add_repeat(&mm.s, (double)(t1 - t0));
 		bench_samples_add_repeat(&mu.s, (double)(t2 - t1));
 	}
 	if (rc) {
-		meas_drop(&mm);
-		meas_drop(&mu);
+		bench_meas_drop(&mm);
+		bench_meas_drop(&mu);
 		goto out;
 	}
-	for (struct meas *m = &mm; m; m = m == &mm ? &mu : NULL) {
+	for (struct bench_meas *m = &mm; m; m = m == &mm ? &mu : NULL) {
 		struct bench_config *c = &m->rec.cfg;
 
 		snprintf(c->pattern, sizeof(c->pattern), "%s", pattern_name(pat));
@@ -524,7 +518,7 @@ static int pages_one(struct bench_run *r, uint64_t page, unsigned int pat, struc
 		snprintf(m->rec.note, sizeof(m->rec.note), "%s%s%s",
 			 page == SZ_4K && !s.forced_4k ? "4 KiB leaves not forced (no HUGE_PAGES "
 			 "option)" : "", page == SZ_4K && !s.forced_4k && *how ? "; " : "", how);
-		meas_emit(m, r);
+		bench_meas_emit(m, r);
 	}
 out:
 	if (pat == BENCH_PAT_FRAG)
@@ -598,7 +592,7 @@ static int run_region(struct bench_run *r)
 		}
 		for (unsigned int j = 0; j < p->npages; j++) {
 			uint64_t page = p->pages[j], iova = (IOVA_BASE + page - 1) & ~(page - 1);
-			struct meas mm, mu;
+			struct bench_meas mm, mu;
 			struct ioas_setup s;
 
 			rc = 0;
@@ -617,21 +611,21 @@ static int run_region(struct bench_run *r)
 				failed(r, wl, "warm-up map/unmap", iova, size, rc);
 				goto next;
 			}
-			if (meas_init(&mm, r, wl, "map", s.attach))
+			if (bench_meas_init(&mm, r, wl, "map", s.attach))
 				goto next;
-			if (meas_init(&mu, r, wl, "unmap", s.attach)) {
-				meas_drop(&mm);
+			if (bench_meas_init(&mu, r, wl, "unmap", s.attach)) {
+				bench_meas_drop(&mm);
 				goto next;
 			}
-			uint64_t since = now_ns();
+			uint64_t since = bench_now_ns();
 			for (unsigned int rep = 0; more_repeats(p, rep, since) && !rc; rep++) {
-				uint64_t t0 = now_ns(), t1, t2;
+				uint64_t t0 = bench_now_ns(), t1, t2;
 
 				rc = bench_be_map(r->be, s.ioas, &iova, mem.buf, size, true);
-				t1 = now_ns();
+				t1 = bench_now_ns();
 				if (!rc)
 					rc = bench_be_unmap(r->be, s.ioas, iova, size, NULL);
-				t2 = now_ns();
+				t2 = bench_now_ns();
 				if (rc) {
 					failed(r, wl, "map/unmap", iova, size, rc);
 					break;
@@ -641,11 +635,11 @@ static int run_region(struct bench_run *r)
 				bench_samples_add_repeat(&mu.s, (double)(t2 - t1));
 				bench_samples_add_op(&mu.s, (double)(t2 - t1));
 			}
-			for (struct meas *m = &mm; m; m = m == &mm ? &mu : NULL) {
+			for (struct bench_meas *m = &mm; m; m = m == &mm ? &mu : NULL) {
 				struct bench_config *c = &m->rec.cfg;
 
 				if (rc) {
-					meas_drop(m);
+					bench_meas_drop(m);
 					continue;
 				}
 				c->page_size = page;
@@ -659,7 +653,7 @@ static int run_region(struct bench_run *r)
 					 s.forced_4k ? "4 KiB IOPTEs forced (HUGE_PAGES=0)" :
 					 "4 KiB IOPTEs not forced (no HUGE_PAGES option): leaves "
 					 "follow VA contiguity");
-				meas_emit(m, r);
+				bench_meas_emit(m, r);
 			}
 next:
 			ioas_teardown(r, &s);
@@ -676,7 +670,7 @@ static int run_small_regions(struct bench_run *r)
 	const struct bench_params *p = r->p;
 	const char *wl = "small-regions";
 	uint64_t n = p->small_regions, len = p->small_region_bytes, stride = 2 * len;
-	struct meas mm, mu, mr;
+	struct bench_meas mm, mu, mr;
 	struct mem mem = { 0 };
 	struct ioas_setup s;
 	int rc;
@@ -691,18 +685,18 @@ static int run_small_regions(struct bench_run *r)
 		mem_put(&mem);
 		return rc;
 	}
-	if ((rc = meas_init(&mm, r, wl, "map", s.attach)))
+	if ((rc = bench_meas_init(&mm, r, wl, "map", s.attach)))
 		goto out;
-	meas_init(&mu, r, wl, "unmap", s.attach);
-	meas_init(&mr, r, wl, "unmap-range", s.attach);
+	bench_meas_init(&mu, r, wl, "unmap", s.attach);
+	bench_meas_init(&mr, r, wl, "unmap-range", s.attach);
 	/* repeat 0 is the warm-up */
-	uint64_t since = now_ns();
+	uint64_t since = bench_now_ns();
 	for (unsigned int rep = 0; (!rep || more_repeats(p, rep - 1, since)) && !rc; rep++) {
 		for (int range = 0; range < 2 && !rc; range++) {
-			uint64_t t0 = now_ns(), t1, t2;
+			uint64_t t0 = bench_now_ns(), t1, t2;
 
 			for (uint64_t k = 0; k < n; k++) {
-				uint64_t iova = IOVA_BASE + k * stride, a = now_ns();
+				uint64_t iova = IOVA_BASE + k * stride, a = bench_now_ns();
 
 				rc = bench_be_map(r->be, s.ioas, &iova, mem.buf + k * len, len,
 						  true);
@@ -711,16 +705,16 @@ static int run_small_regions(struct bench_run *r)
 					break;
 				}
 				if (rep && !range)
-					bench_samples_add_op(&mm.s, (double)(now_ns() - a));
+					bench_samples_add_op(&mm.s, (double)(bench_now_ns() - a));
 			}
-			t1 = now_ns();
+			t1 = bench_now_ns();
 			if (rc)
 				break;
 			if (range) {
 				rc = bench_be_unmap(r->be, s.ioas, IOVA_BASE, n * stride, NULL);
 				if (rc)
 					failed(r, wl, "range unmap", IOVA_BASE, n * stride, rc);
-				t2 = now_ns();
+				t2 = bench_now_ns();
 				if (rep) {
 					bench_samples_add_repeat(&mr.s, (double)(t2 - t1));
 					bench_samples_add_op(&mr.s, (double)(t2 - t1));
@@ -728,7 +722,7 @@ static int run_small_regions(struct bench_run *r)
 				continue;
 			}
 			for (uint64_t k = 0; k < n; k++) {
-				uint64_t a = now_ns();
+				uint64_t a = bench_now_ns();
 
 				rc = bench_be_unmap(r->be, s.ioas, IOVA_BASE + k * stride, len,
 						    NULL);
@@ -737,20 +731,20 @@ static int run_small_regions(struct bench_run *r)
 					break;
 				}
 				if (rep)
-					bench_samples_add_op(&mu.s, (double)(now_ns() - a));
+					bench_samples_add_op(&mu.s, (double)(bench_now_ns() - a));
 			}
-			t2 = now_ns();
+			t2 = bench_now_ns();
 			if (rep) {
 				bench_samples_add_repeat(&mm.s, (double)(t1 - t0));
 				bench_samples_add_repeat(&mu.s, (double)(t2 - t1));
 			}
 		}
 	}
-	for (struct meas *m = &mm; m; m = m == &mm ? &mu : m == &mu ? &mr : NULL) {
+	for (struct bench_meas *m = &mm; m; m = m == &mm ? &mu : m == &mu ? &mr : NULL) {
 		struct bench_config *c = &m->rec.cfg;
 
 		if (rc) {
-			meas_drop(m);
+			bench_meas_drop(m);
 			continue;
 		}
 		c->page_size = SZ_4K;
@@ -760,7 +754,7 @@ static int run_small_regions(struct bench_run *r)
 		c->repeat_bytes = n * len;
 		snprintf(m->rec.note, sizeof(m->rec.note), "%llu regions of %llu KiB held together",
 			 (unsigned long long)n, (unsigned long long)(len >> 10));
-		meas_emit(m, r);
+		bench_meas_emit(m, r);
 	}
 out:
 	bench_be_unmap(r->be, s.ioas, IOVA_BASE, n * stride, NULL);
@@ -777,7 +771,7 @@ static int run_copy(struct bench_run *r)
 	const char *wl = "copy";
 	uint64_t size = p->regions[0], iova = IOVA_BASE;
 	struct ioas_setup src, dst;
-	struct meas mc, mm;
+	struct bench_meas mc, mm;
 	struct mem mem = { 0 };
 	int rc;
 
@@ -804,21 +798,21 @@ static int run_copy(struct bench_run *r)
 		failed(r, wl, "copy", IOVA_BASE, size, rc);
 		goto out;
 	}
-	meas_init(&mc, r, wl, "copy", dst.attach);
-	meas_init(&mm, r, wl, "map", dst.attach);
-	uint64_t since = now_ns();
+	bench_meas_init(&mc, r, wl, "copy", dst.attach);
+	bench_meas_init(&mm, r, wl, "map", dst.attach);
+	uint64_t since = bench_now_ns();
 	for (unsigned int rep = 0; more_repeats(p, rep, since) && !rc; rep++) {
-		uint64_t t0 = now_ns(), t1, t2, t3;
+		uint64_t t0 = bench_now_ns(), t1, t2, t3;
 
 		rc = bench_be_copy(r->be, dst.ioas, IOVA_BASE, src.ioas, IOVA_BASE, size);
-		t1 = now_ns();
+		t1 = bench_now_ns();
 		if (!rc)
 			rc = bench_be_unmap(r->be, dst.ioas, IOVA_BASE, size, NULL);
-		t2 = now_ns();
+		t2 = bench_now_ns();
 		iova = IOVA_BASE;
 		if (!rc)
 			rc = bench_be_map(r->be, dst.ioas, &iova, mem.buf, size, true);
-		t3 = now_ns();
+		t3 = bench_now_ns();
 		if (!rc)
 			rc = bench_be_unmap(r->be, dst.ioas, IOVA_BASE, size, NULL);
 		if (rc) {
@@ -830,11 +824,11 @@ static int run_copy(struct bench_run *r)
 		bench_samples_add_repeat(&mm.s, (double)(t3 - t2));
 		bench_samples_add_op(&mm.s, (double)(t3 - t2));
 	}
-	for (struct meas *m = &mc; m; m = m == &mc ? &mm : NULL) {
+	for (struct bench_meas *m = &mc; m; m = m == &mc ? &mm : NULL) {
 		struct bench_config *c = &m->rec.cfg;
 
 		if (rc) {
-			meas_drop(m);
+			bench_meas_drop(m);
 			continue;
 		}
 		c->page_size = SZ_2M;
@@ -844,7 +838,7 @@ static int run_copy(struct bench_run *r)
 		snprintf(m->rec.note, sizeof(m->rec.note), "%s", m == &mc ?
 			 "IOMMU_IOAS_COPY from a second IOAS: pages already pinned" :
 			 "the same memory mapped directly into the destination, same run");
-		meas_emit(m, r);
+		bench_meas_emit(m, r);
 	}
 out:
 	bench_be_unmap(r->be, src.ioas, IOVA_BASE, size, NULL);
@@ -864,13 +858,13 @@ static int dma_pass(struct bench_run *r, int h, uint64_t set, uint64_t nops, voi
 	uint64_t len = r->p->dma_bytes;
 
 	for (uint64_t k = 0; k < nops; k++) {
-		uint64_t iova = IOVA_BASE + (k % set) * SZ_4K, a = timed ? now_ns() : 0;
+		uint64_t iova = IOVA_BASE + (k % set) * SZ_4K, a = timed ? bench_now_ns() : 0;
 		int rc = bench_be_dma(r->be, h, iova, buf, len, 0);
 
 		if (rc)
 			return failed(r, "dma", "device read", iova, len, rc);
 		if (timed)
-			bench_samples_add_op(s, (double)(now_ns() - a));
+			bench_samples_add_op(s, (double)(bench_now_ns() - a));
 	}
 	return 0;
 }
@@ -908,25 +902,25 @@ static int run_dma(struct bench_run *r)
 	for (int miss = 0; miss < 2 && !rc; miss++) {
 		uint64_t set = miss ? pages : 16, nops = miss ? pages : 65536;
 		struct bench_iotlb_stats a = { 0 }, b = { 0 };
-		struct meas m;
+		struct bench_meas m;
 
 		rc = dma_pass(r, s.handle, set, set, buf, NULL, false);
-		if (rc || meas_init(&m, r, wl, miss ? "miss" : "hit", s.attach))
+		if (rc || bench_meas_init(&m, r, wl, miss ? "miss" : "hit", s.attach))
 			break;
 		bench_be_iotlb_stats(r->be, s.handle, &a);
-		uint64_t since = now_ns();
+		uint64_t since = bench_now_ns();
 		for (unsigned int rep = 0; more_repeats(p, rep, since) && !rc; rep++) {
-			uint64_t t0 = now_ns();
+			uint64_t t0 = bench_now_ns();
 
 			rc = dma_pass(r, s.handle, set, nops, buf, NULL, false);
-			bench_samples_add_repeat(&m.s, (double)(now_ns() - t0));
+			bench_samples_add_repeat(&m.s, (double)(bench_now_ns() - t0));
 		}
 		bench_be_iotlb_stats(r->be, s.handle, &b);
 		/* latencies: a second pass, timed per access */
 		if (!rc)
 			rc = dma_pass(r, s.handle, set, nops, buf, &m.s, true);
 		if (rc) {
-			meas_drop(&m);
+			bench_meas_drop(&m);
 			break;
 		}
 		m.rec.cfg.page_size = SZ_4K;
@@ -943,7 +937,7 @@ static int run_dma(struct bench_run *r)
 				 hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0,
 				 (unsigned long long)set);
 		}
-		meas_emit(&m, r);
+		bench_meas_emit(&m, r);
 	}
 	bench_be_unmap(r->be, s.ioas, IOVA_BASE, size, NULL);
 out:
@@ -965,17 +959,17 @@ static int dma_api_pass(struct bench_run *r, struct mem *mem, uint64_t n, bool d
 	int rc;
 
 	for (uint64_t k = 0; k < n; k++) {
-		uint64_t iova = IOVA_BASE + k * SZ_4K, a = now_ns(), b, c, d;
+		uint64_t iova = IOVA_BASE + k * SZ_4K, a = bench_now_ns(), b, c, d;
 
 		rc = bench_be_dma_api_map(r->be, iova, mem->buf + k * SZ_4K, SZ_4K);
-		b = now_ns();
+		b = bench_now_ns();
 		if (!rc)
 			rc = bench_be_dma_api_dma(r->be, iova, buf, sizeof(buf));
 		if (rc)
 			return failed(r, "dma-api", "map/DMA", iova, SZ_4K, rc);
-		c = now_ns();
+		c = bench_now_ns();
 		rc = bench_be_dma_api_unmap(r->be, iova, SZ_4K, deferred);
-		d = now_ns();
+		d = bench_now_ns();
 		if (rc)
 			return failed(r, "dma-api", "unmap", iova, SZ_4K, rc);
 		m += b - a;
@@ -986,10 +980,10 @@ static int dma_api_pass(struct bench_run *r, struct mem *mem, uint64_t n, bool d
 		}
 	}
 	{
-		uint64_t a = now_ns();
+		uint64_t a = bench_now_ns();
 
 		rc = bench_be_dma_api_flush(r->be);
-		u += now_ns() - a;
+		u += bench_now_ns() - a;
 	}
 	*tmap = m;
 	*tunmap = u;
@@ -1013,14 +1007,14 @@ static int run_dma_api(struct bench_run *r)
 	}
 	for (int deferred = 0; deferred < 2 && !rc; deferred++) {
 		uint64_t inv0, inv1, st0, st1;
-		struct meas mm, mu;
+		struct bench_meas mm, mu;
 
 		rc = dma_api_pass(r, &mem, n, deferred, NULL, NULL, &tm, &tu);   /* warm-up */
-		if (rc || meas_init(&mm, r, wl, "map", "private mock domain"))
+		if (rc || bench_meas_init(&mm, r, wl, "map", "private mock domain"))
 			break;
-		meas_init(&mu, r, wl, "unmap", "private mock domain");
+		bench_meas_init(&mu, r, wl, "unmap", "private mock domain");
 		bench_be_dma_api_stats(r->be, &inv0, &st0);
-		uint64_t since = now_ns();
+		uint64_t since = bench_now_ns();
 		for (unsigned int rep = 0; more_repeats(p, rep, since) && !rc; rep++) {
 			rc = dma_api_pass(r, &mem, n, deferred, NULL, NULL, &tm, &tu);
 			bench_samples_add_repeat(&mm.s, (double)tm);
@@ -1029,11 +1023,11 @@ static int run_dma_api(struct bench_run *r)
 		bench_be_dma_api_stats(r->be, &inv1, &st1);
 		if (!rc)
 			rc = dma_api_pass(r, &mem, n, deferred, &mm.s, &mu.s, &tm, &tu);
-		for (struct meas *m = &mm; m; m = m == &mm ? &mu : NULL) {
+		for (struct bench_meas *m = &mm; m; m = m == &mm ? &mu : NULL) {
 			struct bench_config *c = &m->rec.cfg;
 
 			if (rc) {
-				meas_drop(m);
+				bench_meas_drop(m);
 				continue;
 			}
 			snprintf(c->inval, sizeof(c->inval), "%s",
@@ -1048,7 +1042,7 @@ static int run_dma_api(struct bench_run *r)
 				 "and unmap",
 				 (double)(inv1 - inv0) / (double)(n * m->s.nrepeat),
 				 deferred ? " (flush queue, whole-domain flushes)" : "");
-			meas_emit(m, r);
+			bench_meas_emit(m, r);
 		}
 	}
 	bench_be_dma_api_end(r->be);
@@ -1089,7 +1083,7 @@ static int run_vm_start(struct bench_run *r)
 	const struct bench_params *p = r->p;
 	const char *wl = "vm-start";
 	static const char *const phase[] = { "bind", "attach", "map-ram", "total", "teardown" };
-	struct meas m[5];
+	struct bench_meas m[5];
 	uint64_t chunks = 0;
 	struct mem ram = { 0 };
 	char why[BENCH_WHY] = "";
@@ -1100,40 +1094,40 @@ static int run_vm_start(struct bench_run *r)
 	if ((rc = mem_get(&ram, p->guest_ram, SZ_2M)))
 		return rc;
 	for (int i = 0; i < 5; i++)
-		meas_init(&m[i], r, wl, phase[i], NULL);
+		bench_meas_init(&m[i], r, wl, phase[i], NULL);
 	/* repeat 0 is the warm-up */
-	uint64_t since = now_ns();
+	uint64_t since = bench_now_ns();
 	for (unsigned int rep = 0; (!rep || more_repeats(p, rep - 1, since)) && !rc; rep++) {
 		uint64_t t[6];
 		uint32_t ioas;
 		int dev;
 
-		t[0] = now_ns();
+		t[0] = bench_now_ns();
 		dev = bench_be_device_bind(r->be, why, sizeof(why));
 		if (dev < 0) {
 			skipf(r, wl, "device bind: %s", why[0] ? why : strerror(-dev));
 			rc = dev;
 			break;
 		}
-		t[1] = now_ns();
+		t[1] = bench_now_ns();
 		rc = bench_be_ioas_alloc(r->be, &ioas);
 		if (!rc)
 			rc = bench_be_device_attach(r->be, dev, ioas, why, sizeof(why));
-		t[2] = now_ns();
+		t[2] = bench_now_ns();
 		if (rc) {
 			skipf(r, wl, "device attach: %s", why[0] ? why : strerror(-rc));
 			bench_be_device_unbind(r->be, dev);
 			break;
 		}
 		rc = map_guest_ram(r, ioas, &ram, p->guest_chunk, &chunks);
-		t[3] = now_ns();
+		t[3] = bench_now_ns();
 		t[4] = t[3];
 		bench_be_unmap(r->be, ioas, 0, 2 * SZ_1G, NULL);
 		bench_be_unmap(r->be, ioas, IOVA_BASE, ram.len, NULL);
 		bench_be_device_detach(r->be, dev);
 		bench_be_device_unbind(r->be, dev);
 		bench_be_ioas_destroy(r->be, ioas);
-		t[5] = now_ns();
+		t[5] = bench_now_ns();
 		if (rc || !rep)
 			continue;
 		bench_samples_add_repeat(&m[0].s, (double)(t[1] - t[0]));
@@ -1148,7 +1142,7 @@ static int run_vm_start(struct bench_run *r)
 		struct bench_config *c = &m[i].rec.cfg;
 
 		if (rc) {
-			meas_drop(&m[i]);
+			bench_meas_drop(&m[i]);
 			continue;
 		}
 		snprintf(c->attach, sizeof(c->attach), "%s", bench_be_describe(r->be));
@@ -1160,7 +1154,7 @@ static int run_vm_start(struct bench_run *r)
 			 "%llu MiB of guest RAM in %llu chunks; attach before the RAM is mapped "
 			 "(QEMU's order)", (unsigned long long)(ram.len >> 20),
 			 (unsigned long long)chunks);
-		meas_emit(&m[i], r);
+		bench_meas_emit(&m[i], r);
 	}
 	mem_put(&ram);
 	return rc;
@@ -1185,7 +1179,7 @@ static void *thread_main(void *arg)
 
 	pthread_barrier_wait(w->go);
 	for (uint64_t k = 0; k < w->pairs; k++) {
-		uint64_t iova = w->base + (k % 1024) * SZ_4K, a = now_ns();
+		uint64_t iova = w->base + (k % 1024) * SZ_4K, a = bench_now_ns();
 
 		w->rc = bench_be_map(w->r->be, w->ioas, &iova, w->va + (k % 1024) * SZ_4K, SZ_4K,
 				     true);
@@ -1195,7 +1189,7 @@ static void *thread_main(void *arg)
 			w->fail_iova = iova;
 			break;
 		}
-		w->lat[k] = (double)(now_ns() - a);
+		w->lat[k] = (double)(bench_now_ns() - a);
 	}
 	return NULL;
 }
@@ -1218,9 +1212,9 @@ static int run_threads(struct bench_run *r)
 		struct worker *w = calloc(nt, sizeof(*w));
 		pthread_t *tid = calloc(nt, sizeof(*tid));
 		pthread_barrier_t go;
-		struct meas m;
+		struct bench_meas m;
 
-		if (!w || !tid || nt == 0 || meas_init(&m, r, wl, "map+unmap", s.attach)) {
+		if (!w || !tid || nt == 0 || bench_meas_init(&m, r, wl, "map+unmap", s.attach)) {
 			free(w);
 			free(tid);
 			rc = -ENOMEM;
@@ -1235,7 +1229,7 @@ static int run_threads(struct bench_run *r)
 				rc = -ENOMEM;
 		}
 		/* repeat 0 is the warm-up (each thread's page tables) */
-		uint64_t since = now_ns();
+		uint64_t since = bench_now_ns();
 		for (unsigned int rep = 0; (!rep || more_repeats(p, rep - 1, since)) && !rc;
 		     rep++) {
 			uint64_t t0;
@@ -1243,12 +1237,12 @@ static int run_threads(struct bench_run *r)
 			pthread_barrier_init(&go, NULL, nt + 1);
 			for (unsigned int t = 0; t < nt; t++)
 				pthread_create(&tid[t], NULL, thread_main, &w[t]);
-			t0 = now_ns();
+			t0 = bench_now_ns();
 			pthread_barrier_wait(&go);
 			for (unsigned int t = 0; t < nt; t++)
 				pthread_join(tid[t], NULL);
 			if (rep)
-				bench_samples_add_repeat(&m.s, (double)(now_ns() - t0));
+				bench_samples_add_repeat(&m.s, (double)(bench_now_ns() - t0));
 			pthread_barrier_destroy(&go);
 			for (unsigned int t = 0; t < nt && !rc; t++) {
 				if (w[t].rc) {
@@ -1282,9 +1276,9 @@ static int run_threads(struct bench_run *r)
 					 m.rec.ops_s.median / single,
 					 sysconf(_SC_NPROCESSORS_ONLN));
 			}
-			meas_emit(&m, r);
+			bench_meas_emit(&m, r);
 		} else {
-			meas_drop(&m);
+			bench_meas_drop(&m);
 		}
 		for (unsigned int t = 0; t < nt; t++)
 			free(w[t].lat);

@@ -519,7 +519,6 @@ int ref_ucmd_init(struct ref_ucmd *ucmd, struct ioasid_ctx *ctx, void *arg, void
 	 * struct, of which only the user_size bytes the kernel would have read are kept. When
 	 * the bytes past the caller's struct are not readable, the kernel's own order: the size
 	 * first, then that many bytes. */
-	memset(buf, 0, struct_size);
 	whole = !ref_copy_from_user(buf, uptr, struct_size);
 	if (whole)
 		memcpy(&user_size, buf, sizeof(user_size));
@@ -533,6 +532,7 @@ int ref_ucmd_init(struct ref_ucmd *ucmd, struct ioasid_ctx *ctx, void *arg, void
 			return rc;
 	}
 	if (!whole) {
+		memset(buf, 0, struct_size);    /* the failed whole copy may have filled part */
 		rc = ref_copy_from_user(buf, uptr, MIN((size_t)user_size, struct_size));
 		if (rc)
 			return rc;
